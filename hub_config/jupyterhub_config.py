@@ -1,0 +1,83 @@
+# JupyterHub configuration of the course platform, driven by environment settings.
+#
+# Run:  jupyterhub -f hub_config/jupyterhub_config.py
+# Every setting below is documented in README.md ("Configuration"). Unset settings fall back to
+# the embedded default: a laptop demo on 127.0.0.1 with local accounts and SQLite.
+import os
+
+c = get_config()  # noqa: F821 (injected by JupyterHub)
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_flag(name, default):
+    return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+state_dir = os.path.abspath(os.environ.get("LMS_STATE_DIR", ".state"))
+os.makedirs(state_dir, exist_ok=True)
+
+# -- the hub -------------------------------------------------------------------------------------
+c.JupyterHub.ip = os.environ.get("LMS_HUB_IP", "127.0.0.1")
+c.JupyterHub.port = int(os.environ.get("LMS_HUB_PORT", "8000"))
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ.get("LMS_HUB_API_PORT", "8081"))
+c.ConfigurableHTTPProxy.api_url = os.environ.get("LMS_PROXY_API_URL", "http://127.0.0.1:8001")
+c.ConfigurableHTTPProxy.pid_file = os.path.join(state_dir, "jupyterhub-proxy.pid")
+c.JupyterHub.db_url = os.environ.get(
+    "LMS_HUB_DB_URL", "sqlite:///" + os.path.join(state_dir, "jupyterhub.sqlite")
+)
+c.JupyterHub.cookie_secret_file = os.path.join(state_dir, "jupyterhub_cookie_secret")
+# lesson servers keep running while the hub restarts or upgrades
+c.JupyterHub.cleanup_servers = False
+# a lesson in another environment runs as another named server of the same learner
+c.JupyterHub.allow_named_servers = True
+c.JupyterHub.named_server_limit_per_user = int(os.environ.get("LMS_NAMED_SERVER_LIMIT", "5"))
+
+# -- lessons ---------------------------------------------------------------------------------------
+c.JupyterHub.spawner_class = "lesson"
+c.LessonSpawner.content_repo = os.environ.get("LMS_CONTENT_REPO", "")
+c.LessonSpawner.content_ref = os.environ.get("LMS_CONTENT_REF", "HEAD")
+c.LessonSpawner.content_cache_dir = os.path.join(state_dir, "content")
+c.LessonSpawner.allowed_image_patterns = env_list("LMS_ALLOWED_IMAGES", "lms/*")
+c.LessonSpawner.host_networking = env_flag("LMS_HOST_NETWORKING", "1")
+c.LessonSpawner.pull_policy = os.environ.get("LMS_PULL_POLICY", "ifnotpresent")
+c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
+c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
+
+# -- login -----------------------------------------------------------------------------------------
+authenticator = os.environ.get("LMS_AUTHENTICATOR", "native")
+c.Authenticator.admin_users = set(env_list("LMS_ADMIN_USERS"))
+if authenticator == "native":
+    # local accounts: learners sign up with their own password (stored bcrypt-hashed)
+    c.JupyterHub.authenticator_class = "native"
+    c.NativeAuthenticator.open_signup = env_flag("LMS_OPEN_SIGNUP", "1")
+    c.NativeAuthenticator.minimum_password_length = 8
+    c.NativeAuthenticator.check_common_password = True
+    c.Authenticator.allow_all = True  # signing up is the gate; admins authorize when not open
+elif authenticator == "github":
+    # OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET and OAUTH_CALLBACK_URL are read by oauthenticator
+    c.JupyterHub.authenticator_class = "github"
+    c.GitHubOAuthenticator.allowed_organizations = set(env_list("LMS_GITHUB_ORGS"))
+    c.GitHubOAuthenticator.allow_all = not env_list("LMS_GITHUB_ORGS")
+elif authenticator == "generic":
+    c.JupyterHub.authenticator_class = "generic-oauth"
+    c.GenericOAuthenticator.authorize_url = os.environ.get("LMS_OAUTH_AUTHORIZE_URL", "")
+    c.GenericOAuthenticator.token_url = os.environ.get("LMS_OAUTH_TOKEN_URL", "")
+    c.GenericOAuthenticator.userdata_url = os.environ.get("LMS_OAUTH_USERDATA_URL", "")
+    c.GenericOAuthenticator.username_claim = os.environ.get("LMS_OAUTH_USERNAME_CLAIM", "sub")
+    c.GenericOAuthenticator.scope = env_list("LMS_OAUTH_SCOPES", "openid,profile,email")
+    c.GenericOAuthenticator.allowed_groups = set(env_list("LMS_OAUTH_ALLOWED_GROUPS"))
+    c.GenericOAuthenticator.claim_groups_key = os.environ.get("LMS_OAUTH_GROUPS_CLAIM", "groups")
+    c.GenericOAuthenticator.allow_all = not env_list("LMS_OAUTH_ALLOWED_GROUPS")
+else:
+    raise ValueError(
+        f"LMS_AUTHENTICATOR={authenticator!r} is not one of: native, github, generic"
+    )
+
+# -- site-specific additions -----------------------------------------------------------------------
+extra = os.environ.get("LMS_EXTRA_CONFIG", "")
+if extra:
+    load_subconfig(extra)  # noqa: F821 (injected by JupyterHub)

@@ -1,0 +1,111 @@
+"""Read one ``course.yaml`` into a :class:`~.model.Course`, reporting problems by file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import ContentError, Problem
+from .model import Course
+
+MAX_MANIFEST_BYTES = 1_000_000
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int:
+    """The 1-based line of the deepest YAML node on the path ``loc``."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if child is None:
+                # an unknown key: point at the key itself
+                child = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+        if child is None:
+            break
+        node = child
+        line = node.start_mark.line + 1
+    return line
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "course"
+
+
+def read_course(manifest: Path, root: Path | None = None) -> Course:
+    """Parse and check ``manifest``; raise :class:`ContentError` listing every problem.
+
+    File names in problems are relative to ``root`` (default: the manifest's folder).
+    """
+    root = root or manifest.parent
+    try:
+        shown = str(manifest.relative_to(root))
+    except ValueError:
+        shown = str(manifest)
+
+    def problem(line: int, field: str, message: str) -> Problem:
+        return Problem(shown, line, field, message)
+
+    try:
+        size = manifest.stat().st_size
+    except OSError as exc:
+        raise ContentError([problem(1, "course", f"cannot read: {exc.strerror}")]) from None
+    if size > MAX_MANIFEST_BYTES:
+        raise ContentError(
+            [problem(1, "course", f"file is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")]
+        )
+    try:
+        text = manifest.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise ContentError([problem(1, "course", "file is not UTF-8 text")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ContentError([problem(line, "course", f"invalid YAML: {reason}")]) from None
+    if not isinstance(data, dict):
+        raise ContentError([problem(1, "course", "must be a mapping of keys to values")])
+
+    try:
+        course = Course.model_validate(data)
+    except ValidationError as exc:
+        raise ContentError(
+            [
+                problem(_line_of(node, err["loc"]), _field(err["loc"]), err["msg"])
+                for err in exc.errors()
+            ]
+        ) from None
+
+    problems = [
+        problem(_line_of(node, loc), _field(loc), message)
+        for loc, message in course.reference_problems()
+    ]
+    folder = manifest.parent.resolve()
+    for li, lesson in enumerate(course.lessons):
+        for ni, notebook in enumerate(lesson.notebooks):
+            path = (folder / notebook).resolve()
+            loc = ("lessons", li, "notebooks", ni)
+            if not path.is_relative_to(folder):
+                problems.append(problem(_line_of(node, loc), _field(loc), "leaves the course folder"))
+            elif not path.is_file():
+                problems.append(
+                    problem(_line_of(node, loc), _field(loc), f"{notebook} does not exist")
+                )
+    if course.survey and not (folder / "surveys" / f"{course.survey}.yaml").is_file():
+        problems.append(
+            problem(
+                _line_of(node, ("survey",)),
+                "survey",
+                f"surveys/{course.survey}.yaml does not exist",
+            )
+        )
+    if problems:
+        raise ContentError(problems)
+    return course

@@ -1,0 +1,111 @@
+"""The course format (``course.yaml``) as pydantic models.
+
+The models are the single definition of the format: the validator, the hub's spawner and the
+LMS service all read courses through them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+_DUE = re.compile(r"^(\d+)([dhw])$")
+
+
+def check_relative_path(value: str) -> str:
+    """Refuse paths that are absolute or leave the course folder."""
+    if not value or value.startswith(("/", "\\")) or "\\" in value:
+        raise ValueError(f"{value!r} must be a relative path with '/' separators")
+    normal = posixpath.normpath(value)
+    if normal == ".." or normal.startswith("../"):
+        raise ValueError(f"{value!r} leaves the course folder")
+    return normal
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Strict):
+    """A named runtime for lessons: one Docker image, optionally with GPUs."""
+
+    image: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+    gpu: int = Field(default=0, ge=0, le=16)
+
+
+class Lesson(_Strict):
+    """One lesson: an ordered list of notebooks run in one environment."""
+
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    notebooks: list[str] = Field(min_length=1)
+    environment: str | None = None
+    due: str | None = None
+
+    @field_validator("notebooks")
+    @classmethod
+    def _notebook_paths(cls, value: list[str]) -> list[str]:
+        paths = [check_relative_path(v) for v in value]
+        for path in paths:
+            if not path.endswith(".ipynb"):
+                raise ValueError(f"{path!r} is not a .ipynb notebook")
+        return paths
+
+    @field_validator("due")
+    @classmethod
+    def _due(cls, value: str | None) -> str | None:
+        if value is None or _DUE.match(value):
+            return value
+        from datetime import date
+
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is neither an offset like 7d, 12h, 2w nor an ISO date"
+            ) from None
+        return value
+
+
+class Course(_Strict):
+    """A course: its environments and its ordered lessons."""
+
+    slug: Slug
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    environments: dict[str, Environment] = Field(min_length=1)
+    default_environment: str
+    survey: str | None = None
+    lessons: list[Lesson] = Field(min_length=1)
+
+    def reference_problems(self) -> list[tuple[tuple, str]]:
+        """Cross-references the schema cannot express, as ``(location, message)`` pairs."""
+        problems: list[tuple[tuple, str]] = []
+        names = ", ".join(sorted(self.environments))
+        if self.default_environment not in self.environments:
+            problems.append(
+                (("default_environment",),
+                 f"{self.default_environment!r} is not one of the environments ({names})")
+            )
+        seen: set[str] = set()
+        for index, lesson in enumerate(self.lessons):
+            if lesson.slug in seen:
+                problems.append(((("lessons", index, "slug")), f"{lesson.slug!r} is used twice"))
+            seen.add(lesson.slug)
+            if lesson.environment is not None and lesson.environment not in self.environments:
+                problems.append(
+                    (("lessons", index, "environment"),
+                     f"{lesson.environment!r} is not one of the environments ({names})")
+                )
+        return problems
+
+    def lesson(self, slug: str) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.slug == slug), None)
+
+    def environment_name(self, lesson: Lesson) -> str:
+        return lesson.environment or self.default_environment

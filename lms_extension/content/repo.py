@@ -1,0 +1,113 @@
+"""Follow a git content repo: fetch it, and export each published commit as a content version.
+
+A content version is the commit's full tree, exported once to ``<cache>/versions/<sha>`` and
+never changed afterwards, so running lesson servers keep the files they started with.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog, load_catalog
+from .errors import ContentError, Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ContentVersion:
+    """One published commit of the content repo, exported and read."""
+
+    sha: str
+    path: Path
+    catalog: Catalog
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message carries git's own words."""
+
+
+class ContentMirror:
+    """A bare mirror of ``url`` under ``cache_dir`` that exports commits of ``ref``."""
+
+    def __init__(self, url: str, ref: str, cache_dir: Path | str):
+        self.url = url
+        self.ref = ref or "HEAD"
+        self.cache_dir = Path(cache_dir)
+        self.git_dir = self.cache_dir / "mirror.git"
+        self.versions_dir = self.cache_dir / "versions"
+
+    def _git(self, *args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        proc = subprocess.run(
+            ["git", "--git-dir", str(self.git_dir), *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+        if proc.returncode != 0:
+            reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed for {self.url}: {reason[-1] if reason else ''}")
+        return proc
+
+    def fetch(self) -> str:
+        """Bring the mirror up to date and return the commit ``ref`` points at."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.git_dir / "HEAD").exists():
+            self._git("init", "--bare", "--quiet")
+            self._git("remote", "add", "--mirror=fetch", "origin", self.url)
+        self._git("fetch", "--quiet", "--prune", "--force", "origin")
+        ref = self.ref
+        if ref == "HEAD":
+            # a bare mirror's HEAD is not updated by fetch; ask the remote for its default
+            head = self._git("ls-remote", "--symref", "origin", "HEAD").stdout.decode()
+            line = next((x for x in head.splitlines() if x.startswith("ref:")), "")
+            ref = line.split()[1] if line else "HEAD"
+        out = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        return out.stdout.decode().strip()
+
+    def export(self, sha: str) -> Path:
+        """Write the tree of ``sha`` to ``versions/<sha>`` (once; atomically)."""
+        target = self.versions_dir / sha
+        if target.is_dir():
+            return target
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}-", dir=self.versions_dir))
+        try:
+            archive = self._git("archive", "--format=tar", sha).stdout
+            with tarfile.open(fileobj=io.BytesIO(archive), mode="r|") as tar:
+                tar.extractall(tmp, filter="data")
+            tmp.chmod(0o755)
+            os.rename(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if target.is_dir():  # another process exported the same commit first
+                return target
+            raise
+        return target
+
+    def sync(self) -> ContentVersion:
+        """Fetch, export and read the newest commit of ``ref``.
+
+        Raises :class:`ContentError` (with the validator's problems) if that commit's content is
+        broken, and :class:`GitError` if the repo cannot be reached.
+        """
+        sha = self.fetch()
+        path = self.export(sha)
+        try:
+            catalog = load_catalog(path)
+        except ContentError as exc:
+            raise ContentError(
+                [Problem(f"{sha[:12]}:{p.file}", p.line, p.field, p.message) for p in exc.problems]
+            ) from None
+        return ContentVersion(sha=sha, path=path, catalog=catalog)
+

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install everything the tests need on this machine (see setup-host.sh), then run them all.
+# Extra arguments go to pytest, e.g.  scripts/test.sh -k restart
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-host.sh
+exec .venv/bin/python -m pytest "$@"

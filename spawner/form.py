@@ -1,0 +1,29 @@
+"""The spawn form: the catalog's courses and lessons as a list of choices (HTML-escaped)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from lms_extension.content.catalog import Catalog
+
+
+@cache
+def _template():
+    env = Environment(
+        loader=PackageLoader("lms_spawner", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    return env.get_template("spawn_form.html")
+
+
+def render_form(catalog: Catalog | None, selected: str = "", error: str = "") -> str:
+    """HTML for the lesson picker; ``selected`` is pre-checked (e.g. the last lesson)."""
+    courses = list(catalog.courses.values()) if catalog else []
+    environments = {
+        ref.key: ref.environment_name for ref in (catalog.lessons() if catalog else [])
+    }
+    return _template().render(
+        courses=courses, environments=environments, selected=selected, error=error
+    )
