@@ -1,0 +1,116 @@
+"""Shared fixtures: a real Docker engine, a real git content remote and a real JupyterHub."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .hubctl import ROOT, Hub
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from publish_content import publish  # noqa: E402
+
+LESSON_IMAGES = ("lms/base:latest", "lms/scipy:latest")
+
+POLICY_COURSE = """\
+slug: policy-check
+title: Policy <check> & "escaping"
+environments:
+  untrusted: {image: "untrusted/image:latest"}
+  ok: {image: "lms/base:latest"}
+default_environment: ok
+lessons:
+  - slug: bad-image
+    title: Uses an image outside the policy
+    notebooks: [lesson.ipynb]
+    environment: untrusted
+  - slug: markup
+    title: <script>alert('title')</script> & friends
+    notebooks: [lesson.ipynb]
+"""
+
+
+def docker(*args: str, check: bool = True) -> str:
+    out = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return os.urandom(3).hex()
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """The Docker engine and the lesson images, which scripts/test.sh installs and builds."""
+    if shutil.which("docker") is None or subprocess.run(
+        ["docker", "info"], capture_output=True
+    ).returncode:
+        pytest.fail("no Docker engine answers: run the tests with scripts/test.sh")
+    missing = [i for i in LESSON_IMAGES if not docker("images", "-q", i)]
+    if missing:
+        pytest.fail(f"lesson images missing ({', '.join(missing)}): run images/build.py")
+
+
+@pytest.fixture(scope="session")
+def content_remote(tmp_path_factory) -> Path:
+    """A bare git remote holding the demo course plus a course that tests the image policy."""
+    src = tmp_path_factory.mktemp("content-src")
+    shutil.copytree(ROOT / "content_repo", src, dirs_exist_ok=True)
+    policy = src / "policy-check"
+    policy.mkdir()
+    (policy / "course.yaml").write_text(POLICY_COURSE)
+    shutil.copy(ROOT / "content_repo/dl-basics/01-python/python-basics.ipynb", policy / "lesson.ipynb")
+    remote = tmp_path_factory.mktemp("remote") / "content.git"
+    publish(src, remote, "Initial course")
+    return remote
+
+
+def _cleanup_docker(run_id: str) -> None:
+    prefix = f"lms-test-{run_id}"
+    ids = docker("ps", "-aq", "--filter", f"name={prefix}", check=False).split()
+    if ids:
+        docker("rm", "-f", *ids, check=False)
+    vols = docker("volume", "ls", "-q", "--filter", f"name={prefix}", check=False).split()
+    if vols:
+        docker("volume", "rm", "-f", *vols, check=False)
+
+
+@pytest.fixture(scope="session")
+def hub(docker_engine, content_remote, run_id, tmp_path_factory):
+    state = tmp_path_factory.mktemp("hub-state")
+    hub = Hub(state, str(content_remote), run_id)
+    hub.start()
+    yield hub
+    hub.stop()
+    _cleanup_docker(run_id)
+
+
+def run_containers(run_id: str) -> list[str]:
+    return docker("ps", "-a", "--format", "{{.Names}}", "--filter", f"name=lms-test-{run_id}").split()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    hub = item.funcargs.get("hub")
+    sections = []
+    if isinstance(hub, Hub):
+        sections.append(("hub log (last 150 lines)", hub.log_tail(150)))
+        for name in run_containers(hub.run_id):
+            logs = subprocess.run(
+                ["docker", "logs", "--tail", "60", name], capture_output=True, text=True
+            )
+            sections.append((f"container {name} log", logs.stdout + logs.stderr))
+    for title, text in sections:
+        report.sections.append((title, text))
