@@ -125,6 +125,11 @@ class LessonSpawner(DockerSpawner):
     def _default_network_name(self):
         return "host" if self.host_networking else "bridge"
 
+    @default("use_internal_ip")
+    def _default_use_internal_ip(self):
+        # host networking publishes no ports: the server listens on the host's address itself
+        return self.host_networking or super()._default_use_ip()
+
     @default("notebook_dir")
     def _default_notebook_dir(self):
         return "/home/jovyan"
@@ -141,6 +146,10 @@ class LessonSpawner(DockerSpawner):
     @default("options_form")
     def _default_options_form(self):
         return self._lesson_options_form
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self):
+        return self._apply_lesson_options
 
     @default("options_from_form")
     def _default_options_from_form(self):
@@ -217,19 +226,30 @@ class LessonSpawner(DockerSpawner):
 
     # -- spawner hooks ---------------------------------------------------------------------
 
-    async def start(self):
-        ref, version = await self.resolve_lesson(self.user_options)
+    async def _apply_lesson_options(self, spawner, user_options):
+        """The default ``apply_user_options`` hook: resolve the lesson and set image and env."""
+        ref, version = await self.resolve_lesson(user_options)
         self.lesson_ref = ref
         self.content_version = version.sha
         self.content_path = str(version.path)
         self.image = ref.environment.image
         notebook = posixpath.join(ref.course.slug, ref.first_notebook)
         self.default_url = f"/lab/tree/{notebook}"
+
+    def clear_state(self):
+        super().clear_state()
+        self.lesson_ref = None
+        self.content_version = self.content_path = ""
+
+    async def start(self):
+        if self.lesson_ref is None:
+            # a deployment replaced apply_user_options: the lesson still decides the image
+            await self._apply_lesson_options(self, self.user_options)
         if self.host_networking:
             self.ip = self.host_networking_ip
             self.port = _free_port(self.ip)
         await self._remove_if_image_changed()
-        self._progress_message = f"Starting {ref.lesson.title} in {self.image}"
+        self._progress_message = f"Starting {self.lesson_ref.lesson.title} in {self.image}"
         ip, port = await super().start()
         await self._wait_until_ready(ip, port)
         return ip, port

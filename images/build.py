@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Build the lesson images, skipping those that are up to date.
+
+    python3 images/build.py [--force] [--only lms/scipy] [--base-image IMAGE]
+                            [--jupyterhub-version V] [--debian-mirror URL]
+                            [--ca-bundle PATH] [--verbose]
+
+The images, each built on the one before:
+
+* ``lms/debian-python:bookworm`` - a minimal Debian with python3, made with debootstrap
+  when lms/base is built on it (the default) and it does not exist yet.
+* ``lms/base:latest`` - ``images/base/Dockerfile``: JupyterHub's single-user server,
+  JupyterLab and this repository's server extension in /opt/lms/venv.
+* ``lms/scipy:latest`` - ``images/scipy/Dockerfile``: lms/base plus numpy, pandas,
+  matplotlib and scikit-learn.
+
+Each lms image carries a hash of its inputs (Dockerfile, build arguments, the ID of the
+image it is built on and, for lms/base, the repository's sources) in the label
+``org.lms-platform.inputs``; an image whose label matches is not built again.
+
+Run as root: it calls ``docker`` and ``debootstrap``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+IMAGES_DIR = Path(__file__).resolve().parent
+REPO_ROOT = IMAGES_DIR.parent
+DEBIAN_IMAGE = "lms/debian-python:bookworm"
+DEBIAN_PACKAGES = "python3,python3-venv,ca-certificates,git"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+INPUTS_LABEL = "org.lms-platform.inputs"
+# What goes into the repository's wheel (and so into the inputs of lms/base).
+WHEEL_SOURCES = ("setup.py", "pyproject.toml", "README.md", "lms_extension", "spawner")
+LOG_TAIL = 60
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str  # repository:tag
+    context: str  # folder under images/ holding the Dockerfile
+    parent: str | None  # the lms image it is built on; None: --base-image
+    with_wheel: bool = False  # whether its context needs the repository's wheel
+
+
+IMAGES = (
+    Image("lms/base:latest", "base", None, with_wheel=True),
+    Image("lms/scipy:latest", "scipy", "lms/base:latest"),
+)
+
+
+class BuildError(Exception):
+    """A step failed; ``tail`` holds the last lines of its output."""
+
+    def __init__(self, message: str, tail: list[str] | None = None):
+        super().__init__(message)
+        self.tail = tail or []
+
+
+def run_logged(cmd: list[str], verbose: bool, *, what: str, stdin=None, env=None) -> None:
+    """Run ``cmd``, streaming its output when ``verbose``; raise BuildError on failure."""
+    tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL)
+    with subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace", env=env) as proc:
+        for line in proc.stdout:
+            tail.append(line.rstrip("\n"))
+            if verbose:
+                print(line, end="", flush=True)
+    if proc.returncode != 0:
+        raise BuildError(f"{what} failed (exit status {proc.returncode})",
+                         [] if verbose else list(tail))
+
+
+def inspect(name: str) -> dict | None:
+    """``docker image inspect`` of one image, or None when it does not exist."""
+    proc = subprocess.run(["docker", "image", "inspect", name], capture_output=True, text=True)
+    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+
+
+def image_id(name: str) -> str:
+    info = inspect(name)
+    if info is None:  # a base image given with --base-image may still have to be pulled
+        subprocess.run(["docker", "pull", name], check=False)
+        info = inspect(name)
+    if info is None:
+        raise BuildError(f"base image {name} is neither present nor pullable")
+    return info["Id"]
+
+
+def source_files() -> list[Path]:
+    """The repository files that make up the wheel, sorted, without bytecode."""
+    files = []
+    for entry in WHEEL_SOURCES:
+        path = REPO_ROOT / entry
+        candidates = path.rglob("*") if path.is_dir() else [path]
+        files += [p for p in candidates if p.is_file() and "__pycache__" not in p.parts
+                  and p.suffix != ".pyc"]
+    return sorted(files)
+
+
+def inputs_hash(image: Image, build_args: dict[str, str], base_id: str) -> str:
+    """Hash of everything an image is built from."""
+    digest = hashlib.sha256()
+
+    def add(kind: str, name: str, data: bytes) -> None:
+        digest.update(f"{kind}\0{name}\0{len(data)}\0".encode())
+        digest.update(data)
+
+    for path in sorted((IMAGES_DIR / image.context).rglob("*")):
+        if path.is_file():
+            add("context", path.relative_to(IMAGES_DIR).as_posix(), path.read_bytes())
+    for key, value in sorted(build_args.items()):
+        add("arg", key, value.encode())
+    add("base", "id", base_id.encode())
+    if image.with_wheel:
+        for path in source_files():
+            add("source", path.relative_to(REPO_ROOT).as_posix(), path.read_bytes())
+    return digest.hexdigest()
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a scratch root file system, unmounting anything left mounted inside it."""
+    prefix = str(path) + "/"
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+    for point in sorted(points, reverse=True):
+        subprocess.run(["umount", "--lazy", point], check=False)
+    with open("/proc/self/mounts") as mounts:
+        if any(line.split()[1].startswith(prefix) for line in mounts):
+            print(f"warning: {path} still has mounts; not deleting it", file=sys.stderr)
+            return
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def build_debian(args: argparse.Namespace) -> None:
+    """debootstrap a minimal bookworm and import it as DEBIAN_IMAGE."""
+    if shutil.which("debootstrap") is None:
+        raise BuildError("debootstrap is not installed (apt-get install debootstrap)")
+    scratch = Path(tempfile.mkdtemp(prefix="lms-rootfs-", dir="/var/tmp"))
+    rootfs = scratch / "rootfs"
+    try:
+        run_logged(["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}",
+                    "bookworm", str(rootfs), args.debian_mirror], args.verbose, what="debootstrap")
+        # Downloaded packages and package lists are not needed in the image.
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for path in (rootfs / junk).glob("*"):
+                if path.is_file():
+                    path.unlink()
+        tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
+                               stdout=subprocess.PIPE)
+        try:
+            run_logged(["docker", "import", "--change", 'CMD ["/bin/bash"]', "-",
+                        DEBIAN_IMAGE], args.verbose, what="docker import", stdin=tar.stdout)
+        finally:
+            tar.stdout.close()
+            if tar.wait() != 0:
+                raise BuildError("tar of the root file system failed")
+    finally:
+        remove_tree(scratch)
+
+
+def build_wheel(dest: Path, verbose: bool) -> None:
+    """Build the repository's wheel into ``dest`` from a copy of its sources, so that
+    the build leaves nothing (build/, *.egg-info) behind in the repository."""
+    with tempfile.TemporaryDirectory(prefix="lms-wheel-") as stage:
+        for path in source_files():
+            target = Path(stage) / path.relative_to(REPO_ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        run_logged([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dest), stage],
+                   verbose, what="building the wheel of the repository")
+
+
+def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, str],
+                digest: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="lms-context-") as tmp:
+        context = Path(tmp) / image.context
+        shutil.copytree(IMAGES_DIR / image.context, context)
+        # Always present, so the Dockerfiles can COPY it; empty means "no bundle needed".
+        bundle = context / "ca-bundle.crt"
+        if args.ca_bundle:
+            shutil.copyfile(args.ca_bundle, bundle)
+        else:
+            bundle.touch()
+        if image.with_wheel:
+            build_wheel(context / "wheels", args.verbose)
+        cmd = ["docker", "build", "--network", "host", "--force-rm", "--tag", image.name,
+               "--label", f"{INPUTS_LABEL}={digest}"]
+        for key, value in build_args.items():
+            cmd += ["--build-arg", f"{key}={value}"]
+        # The classic builder: the docker CLI defaults to BuildKit (buildx), which an
+        # older engine without the buildx plugin cannot use.
+        env = dict(os.environ, DOCKER_BUILDKIT="0")
+        run_logged(cmd + [str(context)], args.verbose, what=f"docker build of {image.name}",
+                   env=env)
+
+
+def jupyterhub_version(flag: str | None) -> str:
+    if flag:
+        return flag
+    try:
+        return importlib.metadata.version("jupyterhub")
+    except importlib.metadata.PackageNotFoundError:
+        raise BuildError("no JupyterHub version: pass --jupyterhub-version V, or run "
+                         "build.py with a Python that has jupyterhub installed") from None
+
+
+def resolve(name: str) -> Image:
+    for image in IMAGES:
+        if name in (image.name, image.name.split(":")[0], image.context):
+            return image
+    raise BuildError(f"unknown image {name!r}; known: {', '.join(i.name for i in IMAGES)}")
+
+
+def plan(args: argparse.Namespace) -> list[Image]:
+    """The lms images to consider, parents first."""
+    if not args.only:
+        return list(IMAGES)
+    chain = [resolve(args.only)]
+    while chain[0].parent:
+        chain.insert(0, resolve(chain[0].parent))
+    # With --only, parents are built only when they are missing.
+    return [i for i in chain[:-1] if inspect(i.name) is None] + chain[-1:]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    parser.add_argument("--only", metavar="NAME",
+                        help="build this image (and its parents where they are missing)")
+    parser.add_argument("--base-image", default=DEBIAN_IMAGE, metavar="IMAGE",
+                        help=f"image lms/base is built on (default {DEBIAN_IMAGE})")
+    parser.add_argument("--jupyterhub-version", metavar="V",
+                        help="JupyterHub version for the images (default: the installed one)")
+    parser.add_argument("--debian-mirror", default=DEFAULT_MIRROR, metavar="URL",
+                        help=f"Debian mirror for debootstrap (default {DEFAULT_MIRROR})")
+    parser.add_argument("--ca-bundle", type=Path, metavar="PATH",
+                        help=f"CA bundle for pip in the builds (default {DEFAULT_CA_BUNDLE} "
+                             "if it exists)")
+    parser.add_argument("--verbose", action="store_true", help="show the build output")
+    args = parser.parse_args()
+    if args.ca_bundle is None and DEFAULT_CA_BUNDLE.is_file():
+        args.ca_bundle = DEFAULT_CA_BUNDLE
+    started = time.monotonic()
+    try:
+        if args.ca_bundle and not args.ca_bundle.is_file():
+            raise BuildError(f"CA bundle {args.ca_bundle} does not exist")
+        if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+            raise BuildError("cannot reach the Docker engine (is dockerd running?)")
+        images = plan(args)
+        with_debian = args.base_image == DEBIAN_IMAGE and any(i.parent is None for i in images)
+        total = len(images) + with_debian
+        step = 0
+        if with_debian:
+            step += 1
+            if inspect(DEBIAN_IMAGE) is None:
+                print(f"building {DEBIAN_IMAGE} ({step}/{total})…", flush=True)
+                t0 = time.monotonic()
+                build_debian(args)
+                print(f"built {DEBIAN_IMAGE} in {time.monotonic() - t0:.0f} s", flush=True)
+            else:
+                print(f"{DEBIAN_IMAGE} exists", flush=True)
+        built = False
+        for image in images:
+            step += 1
+            base = image.parent or args.base_image
+            build_args = {"BASE_IMAGE": base}
+            if image.parent is None:
+                build_args["JUPYTERHUB_VERSION"] = jupyterhub_version(args.jupyterhub_version)
+            digest = inputs_hash(image, build_args, image_id(base))
+            current = inspect(image.name)
+            labels = (current or {}).get("Config", {}).get("Labels") or {}
+            if not args.force and labels.get(INPUTS_LABEL) == digest:
+                print(f"{image.name} is up to date", flush=True)
+                continue
+            print(f"building {image.name} ({step}/{total})…", flush=True)
+            t0 = time.monotonic()
+            build_image(image, args, build_args, digest)
+            built = True
+            print(f"built {image.name} in {time.monotonic() - t0:.0f} s", flush=True)
+        if built:  # drop the untagged images that the new builds replaced
+            subprocess.run(["docker", "image", "prune", "--force", "--filter",
+                            f"label={INPUTS_LABEL}"], capture_output=True)
+    except BuildError as error:
+        if error.tail:
+            print(f"--- last {len(error.tail)} lines of output ---", file=sys.stderr)
+            print("\n".join(error.tail), file=sys.stderr)
+            print("---", file=sys.stderr)
+        print(f"build.py: error: {error}", file=sys.stderr)
+        return 1
+    print(f"done in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
