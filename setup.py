@@ -12,7 +12,8 @@ The base install (no extra) is the course-content toolkit shared by both sides a
 
 from setuptools import setup
 
-JUPYTERHUB = "jupyterhub>=5.3,<7"
+# NativeAuthenticator (the embedded local-account login) does not run on JupyterHub 6 yet
+JUPYTERHUB = "jupyterhub>=5.3,<6"
 
 setup(
     name="lms-platform",

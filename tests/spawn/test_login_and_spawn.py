@@ -34,7 +34,9 @@ def login(hub, name: str) -> requests.Session:
         },
         timeout=30,
     )
-    assert r.status_code == 200 and "created" in r.text.lower(), r.text[-2000:]
+    alert = re.search(r'role="alert">(.*?)</div>', r.text, re.S)
+    assert alert, r.text[-2000:]
+    assert "signup was successful" in alert.group(1), alert.group(1)
     token = _xsrf(session, f"{hub.url}/hub/login")
     r = session.post(
         f"{hub.url}/hub/login",
