@@ -52,7 +52,6 @@ setup(
         ],
         "test": [
             "pytest>=8",
-            "pytest-asyncio>=0.23",
             "requests>=2.31",
         ],
     },

@@ -248,25 +248,33 @@ class LessonSpawner(DockerSpawner):
         if self.host_networking:
             self.ip = self.host_networking_ip
             self.port = _free_port(self.ip)
-        await self._remove_if_image_changed()
+        await self._replace_stale_container()
         self._progress_message = f"Starting {self.lesson_ref.lesson.title} in {self.image}"
         ip, port = await super().start()
         await self._wait_until_ready(ip, port)
         return ip, port
 
-    async def _remove_if_image_changed(self):
-        """A kept container (``remove=False``) built from another image is replaced, not reused."""
+    async def _replace_stale_container(self):
+        """Never reuse a kept container (``remove=False``) that cannot serve this start.
+
+        It is replaced when it was made from another image, or with host networking, where
+        each start listens on a new free port that the old container's settings do not name.
+        """
         obj = await self.get_object()
-        if obj and obj["Config"]["Image"] != self.image:
-            self.log.info(
-                "Replacing %s: it runs %s, lesson needs %s",
-                self.object_name,
-                obj["Config"]["Image"],
-                self.image,
-            )
-            await self.stop_object()
-            await self.remove_object()
-            self.object_id = ""
+        if not obj:
+            return
+        if obj["Config"]["Image"] == self.image and not self.host_networking:
+            return
+        self.log.info(
+            "Replacing %s (image %s) for lesson %s (image %s)",
+            self.object_name,
+            obj["Config"]["Image"],
+            self.lesson_ref.key,
+            self.image,
+        )
+        await self.stop_object()
+        await self.remove_object()
+        self.object_id = ""
 
     async def _wait_until_ready(self, ip: str, port: int):
         url = f"http://{ip}:{port}{self.server.base_url}api"

@@ -86,7 +86,7 @@ def _cleanup_docker(run_id: str) -> None:
 @pytest.fixture(scope="session")
 def hub(docker_engine, content_remote, run_id, tmp_path_factory):
     state = tmp_path_factory.mktemp("hub-state")
-    hub = Hub(state, str(content_remote), run_id)
+    hub = Hub(state, str(content_remote), run_id, {"LMS_TEST_KEEP_CONTAINERS": "1"})
     hub.start()
     yield hub
     hub.stop()

@@ -16,3 +16,6 @@ c.JupyterHub.load_roles = [
 # containers and volumes of this run are named so that the run can clean up after itself
 c.LessonSpawner.prefix = f"lms-test-{run_id}"
 c.LessonSpawner.home_volume_name_template = f"lms-test-{run_id}-home-{{username}}"
+# the test suite keeps stopped containers, so it also covers replacing a kept container
+if os.environ.get("LMS_TEST_KEEP_CONTAINERS") == "1":
+    c.LessonSpawner.remove = False
