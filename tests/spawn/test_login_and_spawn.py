@@ -6,50 +6,12 @@ import json
 import re
 from urllib.parse import urlparse
 
-import requests
-
 from ..conftest import docker
-
-PASSWORD = "lesson-demo-Passw0rd"
-
-
-def _xsrf(session: requests.Session, url: str) -> str:
-    page = session.get(url, timeout=30)
-    page.raise_for_status()
-    match = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
-    assert match, f"no _xsrf field on {url}"
-    return match.group(1)
-
-
-def login(hub, name: str) -> requests.Session:
-    """Sign up and log in through the hub's real forms (local accounts)."""
-    session = requests.Session()
-    token = _xsrf(session, f"{hub.url}/hub/signup")
-    r = session.post(
-        f"{hub.url}/hub/signup",
-        data={
-            "_xsrf": token,
-            "username": name,
-            "signup_password": PASSWORD,
-            "signup_password_confirmation": PASSWORD,
-        },
-        timeout=30,
-    )
-    alert = re.search(r'role="alert">(.*?)</div>', r.text, re.S)
-    assert alert, r.text[-2000:]
-    assert "signup was successful" in alert.group(1), alert.group(1)
-    token = _xsrf(session, f"{hub.url}/hub/login")
-    r = session.post(
-        f"{hub.url}/hub/login",
-        data={"_xsrf": token, "username": name, "password": PASSWORD},
-        timeout=30,
-    )
-    assert r.status_code == 200 and "/hub/login" not in r.url, r.url
-    return session
+from .accounts import login, open_lesson
 
 
 def test_spawn_form_lists_lessons_escaped(hub):
-    session = login(hub, "formviewer")
+    session = login(hub.url, "formviewer")
     page = session.get(f"{hub.url}/hub/spawn", timeout=30)
     assert page.status_code == 200
     for title in ("Python basics", "NumPy basics", "Exploring data with pandas"):
@@ -62,12 +24,9 @@ def test_spawn_form_lists_lessons_escaped(hub):
 
 
 def test_learner_logs_in_and_lands_in_lesson(hub, run_id):
-    session = login(hub, "ada")
+    session = login(hub.url, "ada")
     # a spawn link with the lesson as a query option, as the course page would give
-    r = session.get(f"{hub.url}/hub/spawn?lesson=dl-basics/numpy-basics", timeout=120)
-    if "/spawn-pending/" in r.url:  # slow start: wait, then follow the server link
-        hub.wait_ready("ada")
-        r = session.get(f"{hub.url}/user/ada/", timeout=60)
+    r = open_lesson(hub.url, session, "ada", "dl-basics/numpy-basics")
     assert r.status_code == 200, r.text[-2000:]
     assert urlparse(r.url).path == "/user/ada/lab/tree/dl-basics/02-numpy/numpy-basics.ipynb", r.url
     assert "JupyterLab" in r.text
