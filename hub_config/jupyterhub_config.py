@@ -62,6 +62,8 @@ elif authenticator == "github":
     c.JupyterHub.authenticator_class = "github"
     c.GitHubOAuthenticator.allowed_organizations = set(env_list("LMS_GITHUB_ORGS"))
     c.GitHubOAuthenticator.allow_all = not env_list("LMS_GITHUB_ORGS")
+    # organization membership can only be read with this scope
+    c.GitHubOAuthenticator.scope = ["read:org"] if env_list("LMS_GITHUB_ORGS") else []
 elif authenticator == "generic":
     c.JupyterHub.authenticator_class = "generic-oauth"
     c.GenericOAuthenticator.authorize_url = os.environ.get("LMS_OAUTH_AUTHORIZE_URL", "")
@@ -69,9 +71,13 @@ elif authenticator == "generic":
     c.GenericOAuthenticator.userdata_url = os.environ.get("LMS_OAUTH_USERDATA_URL", "")
     c.GenericOAuthenticator.username_claim = os.environ.get("LMS_OAUTH_USERNAME_CLAIM", "sub")
     c.GenericOAuthenticator.scope = env_list("LMS_OAUTH_SCOPES", "openid,profile,email")
-    c.GenericOAuthenticator.allowed_groups = set(env_list("LMS_OAUTH_ALLOWED_GROUPS"))
-    c.GenericOAuthenticator.claim_groups_key = os.environ.get("LMS_OAUTH_GROUPS_CLAIM", "groups")
     c.GenericOAuthenticator.allow_all = not env_list("LMS_OAUTH_ALLOWED_GROUPS")
+    if env_list("LMS_OAUTH_ALLOWED_GROUPS"):
+        c.GenericOAuthenticator.allowed_groups = set(env_list("LMS_OAUTH_ALLOWED_GROUPS"))
+        c.GenericOAuthenticator.manage_groups = True
+        c.GenericOAuthenticator.auth_state_groups_key = (
+            "oauth_user." + os.environ.get("LMS_OAUTH_GROUPS_CLAIM", "groups")
+        )
 else:
     raise ValueError(
         f"LMS_AUTHENTICATOR={authenticator!r} is not one of: native, github, generic"
