@@ -5,17 +5,9 @@
                             [--jupyterhub-version V] [--debian-mirror URL]
                             [--ca-bundle PATH] [--verbose]
 
-The images, each built on the one before:
-
-* ``lms/debian-python:bookworm`` - a minimal Debian with python3, made with debootstrap
-  when lms/base is built on it (the default) and it does not exist yet.
-* ``lms/base:latest`` - ``images/base/Dockerfile``: JupyterHub's single-user server,
-  JupyterLab and this repository's server extension in /opt/lms/venv.
-* ``lms/scipy:latest`` - ``images/scipy/Dockerfile``: lms/base plus numpy, pandas,
-  matplotlib and scikit-learn.
-
-Each lms image carries a hash of its inputs (Dockerfile, build arguments, the ID of the
-image it is built on and, for lms/base, the repository's sources) in the label
+Builds lms/debian-python:bookworm (debootstrap; only when lms/base is built on it and it is
+missing), then lms/base:latest (images/base) and lms/scipy:latest (images/scipy); see
+images/README.md. Each lms image carries a hash of its inputs in the label
 ``org.lms-platform.inputs``; an image whose label matches is not built again.
 
 Run as root: it calls ``docker`` and ``debootstrap``. Standard library only.
@@ -44,6 +36,7 @@ DEBIAN_PACKAGES = "python3,python3-venv,ca-certificates,git"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 INPUTS_LABEL = "org.lms-platform.inputs"
+IMAGE_LABEL = "org.lms-platform.image"  # set by the Dockerfiles, on every layer
 # What goes into the repository's wheel (and so into the inputs of lms/base).
 WHEEL_SOURCES = ("setup.py", "pyproject.toml", "README.md", "lms_extension", "spawner")
 LOG_TAIL = 60
@@ -94,7 +87,8 @@ def inspect(name: str) -> dict | None:
 def image_id(name: str) -> str:
     info = inspect(name)
     if info is None:  # a base image given with --base-image may still have to be pulled
-        subprocess.run(["docker", "pull", name], check=False)
+        print(f"pulling {name}…", flush=True)
+        subprocess.run(["docker", "pull", name], capture_output=True)
         info = inspect(name)
     if info is None:
         raise BuildError(f"base image {name} is neither present nor pullable")
@@ -200,6 +194,8 @@ def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, st
             build_wheel(context / "wheels", args.verbose)
         cmd = ["docker", "build", "--network", "host", "--force-rm", "--tag", image.name,
                "--label", f"{INPUTS_LABEL}={digest}"]
+        if args.force:  # otherwise the build cache would hand back the same image
+            cmd.append("--no-cache")
         for key, value in build_args.items():
             cmd += ["--build-arg", f"{key}={value}"]
         # The classic builder: the docker CLI defaults to BuildKit (buildx), which an
@@ -259,10 +255,13 @@ def main() -> int:
     try:
         if args.ca_bundle and not args.ca_bundle.is_file():
             raise BuildError(f"CA bundle {args.ca_bundle} does not exist")
-        if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        if not shutil.which("docker") or subprocess.run(["docker", "info"],
+                                                         capture_output=True).returncode:
             raise BuildError("cannot reach the Docker engine (is dockerd running?)")
         images = plan(args)
-        with_debian = args.base_image == DEBIAN_IMAGE and any(i.parent is None for i in images)
+        with_base = any(i.parent is None for i in images)
+        hub_version = jupyterhub_version(args.jupyterhub_version) if with_base else ""
+        with_debian = with_base and args.base_image == DEBIAN_IMAGE
         total = len(images) + with_debian
         step = 0
         if with_debian:
@@ -280,7 +279,7 @@ def main() -> int:
             base = image.parent or args.base_image
             build_args = {"BASE_IMAGE": base}
             if image.parent is None:
-                build_args["JUPYTERHUB_VERSION"] = jupyterhub_version(args.jupyterhub_version)
+                build_args["JUPYTERHUB_VERSION"] = hub_version
             digest = inputs_hash(image, build_args, image_id(base))
             current = inspect(image.name)
             labels = (current or {}).get("Config", {}).get("Labels") or {}
@@ -292,9 +291,9 @@ def main() -> int:
             build_image(image, args, build_args, digest)
             built = True
             print(f"built {image.name} in {time.monotonic() - t0:.0f} s", flush=True)
-        if built:  # drop the untagged images that the new builds replaced
+        if built:  # drop our untagged images: those replaced, leftovers of failed builds
             subprocess.run(["docker", "image", "prune", "--force", "--filter",
-                            f"label={INPUTS_LABEL}"], capture_output=True)
+                            f"label={IMAGE_LABEL}"], capture_output=True)
     except BuildError as error:
         if error.tail:
             print(f"--- last {len(error.tail)} lines of output ---", file=sys.stderr)
