@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ContentError, LessonNotFound, Problem
-from .loader import read_course
+from .loader import read_course, read_survey
 from .model import Course, Environment, Lesson
+from .survey import Survey
 
 MANIFEST = "course.yaml"
 
@@ -38,6 +39,8 @@ class Catalog:
     root: Path
     courses: dict[str, Course] = field(default_factory=dict)
     folders: dict[str, str] = field(default_factory=dict)
+    # course slug -> survey name -> survey, for every survey a lesson of that course asks
+    surveys: dict[str, dict[str, Survey]] = field(default_factory=dict)
 
     def resolve(self, key: object) -> LessonRef:
         """Look up ``"course/lesson"``; raise :class:`LessonNotFound` naming what is missing."""
@@ -99,7 +102,14 @@ def load_catalog(root: Path | str) -> Catalog:
                 Problem(shown, 1, "slug", f"course slug {course.slug!r} is used twice")
             )
             continue
+        surveys = {}
+        for name in sorted(course.survey_names()):
+            try:
+                surveys[name] = read_survey(manifest.parent / "surveys" / f"{name}.yaml", root)
+            except ContentError as exc:
+                problems.extend(exc.problems)
         catalog.courses[course.slug] = course
+        catalog.surveys[course.slug] = surveys
         folder = manifest.parent.relative_to(root)
         catalog.folders[course.slug] = "" if str(folder) == "." else folder.as_posix()
     if problems:

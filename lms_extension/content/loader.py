@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import ContentError, Problem
 from .model import Course
+from .survey import Survey
+
+M = TypeVar("M", bound=BaseModel)
 
 MAX_MANIFEST_BYTES = 1_000_000
 
@@ -33,8 +37,56 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int:
     return line
 
 
-def _field(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "course"
+def _field(loc: tuple, what: str = "course") -> str:
+    return ".".join(str(part) for part in loc) or what
+
+
+def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, yaml.Node, str]:
+    """Parse ``path`` into ``model``; raise :class:`ContentError` with file:line problems."""
+    try:
+        shown = str(path.relative_to(root))
+    except ValueError:
+        shown = str(path)
+
+    def problem(line: int, field: str, message: str) -> Problem:
+        return Problem(shown, line, field, message)
+
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ContentError([problem(1, what, f"cannot read: {exc.strerror}")]) from None
+    if size > MAX_MANIFEST_BYTES:
+        raise ContentError(
+            [problem(1, what, f"file is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")]
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise ContentError([problem(1, what, "file is not UTF-8 text")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ContentError([problem(line, what, f"invalid YAML: {reason}")]) from None
+    if not isinstance(data, dict):
+        raise ContentError([problem(1, what, "must be a mapping of keys to values")])
+    try:
+        return model.model_validate(data), node, shown
+    except ValidationError as exc:
+        raise ContentError(
+            [
+                problem(_line_of(node, err["loc"]), _field(err["loc"], what), err["msg"])
+                for err in exc.errors()
+            ]
+        ) from None
+
+
+def read_survey(path: Path, root: Path | None = None) -> Survey:
+    """Parse and check one survey file; raise :class:`ContentError` listing every problem."""
+    survey, _, _ = _read_yaml(path, root or path.parent, Survey, "survey")
+    return survey
 
 
 def read_course(manifest: Path, root: Path | None = None) -> Course:
@@ -42,46 +94,10 @@ def read_course(manifest: Path, root: Path | None = None) -> Course:
 
     File names in problems are relative to ``root`` (default: the manifest's folder).
     """
-    root = root or manifest.parent
-    try:
-        shown = str(manifest.relative_to(root))
-    except ValueError:
-        shown = str(manifest)
+    course, node, shown = _read_yaml(manifest, root or manifest.parent, Course, "course")
 
     def problem(line: int, field: str, message: str) -> Problem:
         return Problem(shown, line, field, message)
-
-    try:
-        size = manifest.stat().st_size
-    except OSError as exc:
-        raise ContentError([problem(1, "course", f"cannot read: {exc.strerror}")]) from None
-    if size > MAX_MANIFEST_BYTES:
-        raise ContentError(
-            [problem(1, "course", f"file is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")]
-        )
-    try:
-        text = manifest.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise ContentError([problem(1, "course", "file is not UTF-8 text")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ContentError([problem(line, "course", f"invalid YAML: {reason}")]) from None
-    if not isinstance(data, dict):
-        raise ContentError([problem(1, "course", "must be a mapping of keys to values")])
-
-    try:
-        course = Course.model_validate(data)
-    except ValidationError as exc:
-        raise ContentError(
-            [
-                problem(_line_of(node, err["loc"]), _field(err["loc"]), err["msg"])
-                for err in exc.errors()
-            ]
-        ) from None
 
     problems = [
         problem(_line_of(node, loc), _field(loc), message)
@@ -98,14 +114,14 @@ def read_course(manifest: Path, root: Path | None = None) -> Course:
                 problems.append(
                     problem(_line_of(node, loc), _field(loc), f"{notebook} does not exist")
                 )
-    if course.survey and not (folder / "surveys" / f"{course.survey}.yaml").is_file():
-        problems.append(
-            problem(
-                _line_of(node, ("survey",)),
-                "survey",
-                f"surveys/{course.survey}.yaml does not exist",
+    survey_locs = [("survey",)] if course.survey else []
+    survey_locs += [("lessons", i, "survey") for i, l in enumerate(course.lessons) if l.survey]
+    for loc in survey_locs:
+        name = course.survey if len(loc) == 1 else course.lessons[loc[1]].survey
+        if not (folder / "surveys" / f"{name}.yaml").is_file():
+            problems.append(
+                problem(_line_of(node, loc), _field(loc), f"surveys/{name}.yaml does not exist")
             )
-        )
     if problems:
         raise ContentError(problems)
     return course

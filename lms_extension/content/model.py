@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
@@ -38,6 +38,22 @@ class Environment(_Strict):
     gpu: int = Field(default=0, ge=0, le=16)
 
 
+class Completion(_Strict):
+    """When a lesson counts as completed.
+
+    ``executed``: once ``fraction`` of the code cells of its notebooks have run without error
+    (the default: all of them). ``manual``: when the learner marks it complete.
+    """
+
+    rule: Literal["executed", "manual"] = "executed"
+    fraction: float = Field(default=1.0, gt=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        return {"rule": value} if isinstance(value, str) else value
+
+
 class Lesson(_Strict):
     """One lesson: an ordered list of notebooks run in one environment."""
 
@@ -46,6 +62,9 @@ class Lesson(_Strict):
     notebooks: list[str] = Field(min_length=1)
     environment: str | None = None
     due: str | None = None
+    # a survey name (surveys/<name>.yaml), false for none, or unset for the course's survey
+    survey: Slug | Literal[False] | None = None
+    completion: Completion = Completion()
 
     @field_validator("notebooks")
     @classmethod
@@ -80,7 +99,7 @@ class Course(_Strict):
     description: str = ""
     environments: dict[str, Environment] = Field(min_length=1)
     default_environment: str
-    survey: str | None = None
+    survey: Slug | None = None
     lessons: list[Lesson] = Field(min_length=1)
 
     def reference_problems(self) -> list[tuple[tuple, str]]:
@@ -109,3 +128,13 @@ class Course(_Strict):
 
     def environment_name(self, lesson: Lesson) -> str:
         return lesson.environment or self.default_environment
+
+    def survey_name(self, lesson: Lesson) -> str | None:
+        """The survey asked after ``lesson``, or None."""
+        if lesson.survey is False:
+            return None
+        return lesson.survey or self.survey
+
+    def survey_names(self) -> set[str]:
+        """Every survey some lesson of this course asks."""
+        return {name for lesson in self.lessons if (name := self.survey_name(lesson))}
