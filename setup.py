@@ -36,6 +36,8 @@ setup(
         "pydantic>=2.5",
         "pyyaml>=6",
         "nbformat>=5.9",
+        "nbclient>=0.10",
+        "nbstripout>=0.8",
     ],
     extras_require={
         "hub": [
@@ -53,6 +55,7 @@ setup(
         "test": [
             "pytest>=8",
             "requests>=2.31",
+            "ipykernel>=6.29",
         ],
     },
     entry_points={

@@ -10,11 +10,13 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import ContentError, Problem
 from .model import Course
+from .notebooks import check_notebook
 from .survey import Survey
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_MANIFEST_BYTES = 1_000_000
+UNION_TAGS = frozenset({"rating", "single", "multiple", "text"})
 
 
 def _line_of(node: yaml.Node | None, loc: tuple) -> int:
@@ -37,16 +39,28 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int:
     return line
 
 
+def _clean_loc(loc: tuple) -> tuple:
+    """Drop the union-tag parts pydantic puts after a list index (``questions.0.rating.scale``)."""
+    return tuple(
+        part for i, part in enumerate(loc)
+        if not (i and isinstance(loc[i - 1], int) and part in UNION_TAGS)
+    )
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def _field(loc: tuple, what: str = "course") -> str:
     return ".".join(str(part) for part in loc) or what
 
 
 def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, yaml.Node, str]:
     """Parse ``path`` into ``model``; raise :class:`ContentError` with file:line problems."""
-    try:
-        shown = str(path.relative_to(root))
-    except ValueError:
-        shown = str(path)
+    shown = _shown(path, root)
 
     def problem(line: int, field: str, message: str) -> Problem:
         return Problem(shown, line, field, message)
@@ -77,8 +91,9 @@ def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, ya
     except ValidationError as exc:
         raise ContentError(
             [
-                problem(_line_of(node, err["loc"]), _field(err["loc"], what), err["msg"])
+                problem(_line_of(node, loc), _field(loc, what), err["msg"])
                 for err in exc.errors()
+                for loc in [_clean_loc(err["loc"])]
             ]
         ) from None
 
@@ -89,12 +104,16 @@ def read_survey(path: Path, root: Path | None = None) -> Survey:
     return survey
 
 
-def read_course(manifest: Path, root: Path | None = None) -> Course:
+def read_course(
+    manifest: Path, root: Path | None = None, check_notebooks: bool = True
+) -> Course:
     """Parse and check ``manifest``; raise :class:`ContentError` listing every problem.
 
-    File names in problems are relative to ``root`` (default: the manifest's folder).
+    File names in problems are relative to ``root`` (default: the manifest's folder). With
+    ``check_notebooks``, every lesson notebook is checked too (:mod:`.notebooks`).
     """
-    course, node, shown = _read_yaml(manifest, root or manifest.parent, Course, "course")
+    root = root or manifest.parent
+    course, node, shown = _read_yaml(manifest, root, Course, "course")
 
     def problem(line: int, field: str, message: str) -> Problem:
         return Problem(shown, line, field, message)
@@ -104,6 +123,7 @@ def read_course(manifest: Path, root: Path | None = None) -> Course:
         for loc, message in course.reference_problems()
     ]
     folder = manifest.parent.resolve()
+    checked: set[Path] = set()
     for li, lesson in enumerate(course.lessons):
         for ni, notebook in enumerate(lesson.notebooks):
             path = (folder / notebook).resolve()
@@ -114,6 +134,9 @@ def read_course(manifest: Path, root: Path | None = None) -> Course:
                 problems.append(
                     problem(_line_of(node, loc), _field(loc), f"{notebook} does not exist")
                 )
+            elif check_notebooks and path not in checked:
+                checked.add(path)
+                problems.extend(check_notebook(path, _shown(manifest.parent / notebook, root)))
     survey_locs = [("survey",)] if course.survey else []
     survey_locs += [("lessons", i, "survey") for i, l in enumerate(course.lessons) if l.survey]
     for loc in survey_locs:

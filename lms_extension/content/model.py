@@ -63,8 +63,17 @@ class Lesson(_Strict):
     environment: str | None = None
     due: str | None = None
     # a survey name (surveys/<name>.yaml), false for none, or unset for the course's survey
-    survey: Slug | Literal[False] | None = None
+    survey: str | Literal[False] | None = None
     completion: Completion = Completion()
+
+    @field_validator("survey", mode="before")
+    @classmethod
+    def _survey(cls, value: object) -> object:
+        if value is None or value is False:
+            return value
+        if not isinstance(value, str) or not re.match(SLUG_PATTERN, value):
+            raise ValueError(f"{value!r} must be a survey name (surveys/<name>.yaml) or false")
+        return value
 
     @field_validator("notebooks")
     @classmethod

@@ -1,0 +1,109 @@
+"""Checks for a lesson notebook: readable, valid nbformat 4 with cell ids, outputs stripped.
+
+Problems carry the line of the notebook's JSON where the offending cell starts, so an editor can
+jump to it; the field names the cell (``cells.3.outputs``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .errors import Problem
+
+MAX_NOTEBOOK_BYTES = 2_000_000
+_CELL_START = re.compile(r'^\s*"cell_type"\s*:', re.MULTILINE)
+
+
+def _cell_lines(text: str) -> list[int]:
+    """1-based line of each cell's ``cell_type`` key, in order (cells hold one key each)."""
+    return [text.count("\n", 0, m.start()) + 1 for m in _CELL_START.finditer(text)]
+
+
+def _schema_problems(nb: dict, minor: int) -> list[tuple[tuple, str]]:
+    """nbformat's JSON schema errors as ``(path, message)``; the fast validator first."""
+    from nbformat.validator import get_validator
+
+    fast = get_validator(version=4, version_minor=minor)
+    if fast is None:
+        return [((), f"nbformat 4.{minor} is not a version this tool knows")]
+    try:
+        fast.validate(nb)
+        return []
+    except Exception:  # noqa: BLE001 - fastjsonschema's own error type; details come below
+        pass
+    from jsonschema.exceptions import best_match
+
+    detailed = get_validator(version=4, version_minor=minor, name="jsonschema")
+    found = []
+    for error in detailed.iter_errors(nb):
+        if error.context:  # a oneOf over cell types: report the closest branch's error
+            error = best_match(error.context)
+        found.append((tuple(error.absolute_path), error.message))
+    return found or [((), "does not match the nbformat 4 schema")]
+
+
+def check_notebook(path: Path, shown: str) -> list[Problem]:
+    """Every problem with the notebook at ``path`` (``shown`` is its name in messages)."""
+
+    def problem(line: int, field: str, message: str) -> Problem:
+        return Problem(shown, line, field, message)
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return [problem(1, "notebook", f"file is {size} bytes; the limit is {MAX_NOTEBOOK_BYTES}")]
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [problem(1, "notebook", "file is not UTF-8 text")]
+    except OSError as exc:
+        return [problem(1, "notebook", f"cannot read: {exc.strerror}")]
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [problem(exc.lineno, "notebook", f"invalid JSON: {exc.msg}")]
+    if not isinstance(nb, dict):
+        return [problem(1, "notebook", "must be a JSON object")]
+    major, minor = nb.get("nbformat"), nb.get("nbformat_minor")
+    if major != 4 or not isinstance(minor, int):
+        return [problem(1, "nbformat", f"is {major!r}; lesson notebooks must be nbformat 4")]
+    if minor < 5:
+        return [problem(1, "nbformat_minor", f"is {minor}; cell ids need nbformat 4.5 or newer "
+                        "(lms-content strip upgrades it)")]
+
+    lines = _cell_lines(text)
+    cells = nb.get("cells") if isinstance(nb.get("cells"), list) else []
+
+    def line_of(loc: tuple) -> int:
+        if len(loc) >= 2 and loc[0] == "cells" and isinstance(loc[1], int) and loc[1] < len(lines):
+            return lines[loc[1]]
+        return 1
+
+    problems = []
+    missing_ids = [i for i, c in enumerate(cells) if isinstance(c, dict) and "id" not in c]
+    for index in missing_ids:
+        problems.append(problem(line_of(("cells", index)), f"cells.{index}.id",
+                                "cell has no id (lms-content strip adds ids)"))
+    if not missing_ids:
+        for loc, message in _schema_problems(nb, minor):
+            problems.append(problem(line_of(loc), ".".join(map(str, loc)) or "notebook", message))
+    if problems:
+        return problems
+
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        where = line_of(("cells", index))
+        if cell["id"] in seen:
+            problems.append(problem(where, f"cells.{index}.id",
+                                    f"{cell['id']!r} is also the id of cell {seen[cell['id']]}"))
+        seen.setdefault(cell["id"], index)
+        if cell["cell_type"] != "code":
+            continue
+        if cell.get("outputs"):
+            problems.append(problem(where, f"cells.{index}.outputs",
+                                    "has outputs; strip them with lms-content strip"))
+        elif cell.get("execution_count") is not None:
+            problems.append(problem(where, f"cells.{index}.execution_count",
+                                    "is set; strip it with lms-content strip"))
+    return problems
