@@ -3,10 +3,11 @@
 
     python3 images/build.py [--force] [--only lms/scipy] [--base-image IMAGE]
                             [--jupyterhub-version V] [--debian-mirror URL]
-                            [--ca-bundle PATH] [--verbose]
+                            [--ca-bundle PATH] [--torch SPEC_OR_WHEEL] [--verbose]
 
 Builds lms/debian-python:bookworm (debootstrap; only when lms/base is built on it and it is
-missing), then lms/base:latest (images/base) and lms/scipy:latest (images/scipy); see
+missing), then lms/base:latest (images/base), lms/scipy:latest (images/scipy) and
+lms/pytorch:latest (images/pytorch); see
 images/README.md. Each lms image carries a hash of its inputs in the label
 ``org.lms-platform.inputs``; an image whose label matches is not built again.
 
@@ -48,12 +49,33 @@ class Image:
     context: str  # folder under images/ holding the Dockerfile
     parent: str | None  # the lms image it is built on; None: --base-image
     with_wheel: bool = False  # whether its context needs the repository's wheel
+    with_torch: bool = False  # whether it takes the TORCH build argument (--torch)
 
 
 IMAGES = (
     Image("lms/base:latest", "base", None, with_wheel=True),
     Image("lms/scipy:latest", "scipy", "lms/base:latest"),
+    Image("lms/pytorch:latest", "pytorch", "lms/scipy:latest", with_torch=True),
 )
+# A CPU-only PyTorch wheel that some machines keep locally; used when --torch is not given.
+LOCAL_TORCH_WHEELS = Path("/opt/wheels")
+
+
+def default_torch() -> str:
+    """A local CPU wheel of torch for this Python, else ``torch`` from the package index."""
+    tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    wheels = sorted(LOCAL_TORCH_WHEELS.glob(f"torch-*+cpu-{tag}-{tag}-*linux*_x86_64.whl"))
+    return str(wheels[-1]) if wheels else "torch"
+
+
+def torch_build_arg(spec: str) -> tuple[str, Path | None]:
+    """The TORCH build argument for ``--torch`` and the wheel file to copy, if it is one."""
+    path = Path(spec)
+    if spec.endswith(".whl"):
+        if not path.is_file():
+            raise BuildError(f"--torch: wheel {spec} does not exist")
+        return f"/tmp/wheels/{path.name}", path
+    return spec, None
 
 
 class BuildError(Exception):
@@ -192,6 +214,11 @@ def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, st
             bundle.touch()
         if image.with_wheel:
             build_wheel(context / "wheels", args.verbose)
+        if image.with_torch:
+            (context / "wheels").mkdir(exist_ok=True)
+            _, wheel = torch_build_arg(args.torch)
+            if wheel is not None:
+                shutil.copyfile(wheel, context / "wheels" / wheel.name)
         cmd = ["docker", "build", "--network", "host", "--force-rm", "--tag", image.name,
                "--label", f"{INPUTS_LABEL}={digest}"]
         if args.force:  # otherwise the build cache would hand back the same image
@@ -247,6 +274,10 @@ def main() -> int:
     parser.add_argument("--ca-bundle", type=Path, metavar="PATH",
                         help=f"CA bundle for pip in the builds (default {DEFAULT_CA_BUNDLE} "
                              "if it exists)")
+    parser.add_argument("--torch", default=default_torch(), metavar="SPEC_OR_WHEEL",
+                        help="what lms/pytorch installs: a pip requirement (torch==2.13.0; "
+                             "PyPI's Linux wheels carry CUDA) or a wheel file (default: a "
+                             f"CPU wheel in {LOCAL_TORCH_WHEELS} if there is one, else torch)")
     parser.add_argument("--verbose", action="store_true", help="show the build output")
     args = parser.parse_args()
     if args.ca_bundle is None and DEFAULT_CA_BUNDLE.is_file():
@@ -280,6 +311,8 @@ def main() -> int:
             build_args = {"BASE_IMAGE": base}
             if image.parent is None:
                 build_args["JUPYTERHUB_VERSION"] = hub_version
+            if image.with_torch:
+                build_args["TORCH"] = torch_build_arg(args.torch)[0]
             digest = inputs_hash(image, build_args, image_id(base))
             current = inspect(image.name)
             labels = (current or {}).get("Config", {}).get("Labels") or {}
