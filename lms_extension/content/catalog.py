@@ -98,9 +98,9 @@ def load_catalog(root: Path | str) -> Catalog:
             continue
         shown = str(manifest.relative_to(root))
         if course.slug in catalog.courses:
-            problems.append(
-                Problem(shown, 1, "slug", f"course slug {course.slug!r} is used twice")
-            )
+            first = catalog.folders[course.slug] or "."
+            problems.append(Problem(shown, 1, "slug", f"course slug {course.slug!r} is also "
+                                                      f"the slug of {first}/{MANIFEST}"))
             continue
         surveys = {}
         for name in sorted(course.survey_names()):

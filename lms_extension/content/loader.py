@@ -79,6 +79,8 @@ def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, ya
         data = yaml.safe_load(text)
     except UnicodeDecodeError:
         raise ContentError([problem(1, what, "file is not UTF-8 text")]) from None
+    except OSError as exc:
+        raise ContentError([problem(1, what, f"cannot read: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

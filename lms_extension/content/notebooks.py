@@ -6,6 +6,8 @@ jump to it; the field names the cell (``cells.3.outputs``).
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -21,27 +23,50 @@ def _cell_lines(text: str) -> list[int]:
     return [text.count("\n", 0, m.start()) + 1 for m in _CELL_START.finditer(text)]
 
 
+@functools.cache
+def _fast_validator(minor: int):
+    """nbformat's own v4 schema compiled with fastjsonschema (importing nbformat costs ~0.7 s)."""
+    import fastjsonschema
+
+    schemas = Path(importlib.util.find_spec("nbformat").origin).parent / "v4"
+    path = schemas / f"nbformat.v4.{minor}.schema.json"
+    if not path.is_file():
+        return None
+    return fastjsonschema.compile(json.loads(path.read_text(encoding="utf-8")))
+
+
 def _schema_problems(nb: dict, minor: int) -> list[tuple[tuple, str]]:
     """nbformat's JSON schema errors as ``(path, message)``; the fast validator first."""
-    from nbformat.validator import get_validator
-
-    fast = get_validator(version=4, version_minor=minor)
+    fast = _fast_validator(minor)
     if fast is None:
         return [((), f"nbformat 4.{minor} is not a version this tool knows")]
     try:
-        fast.validate(nb)
+        fast(nb)
         return []
     except Exception:  # noqa: BLE001 - fastjsonschema's own error type; details come below
         pass
     from jsonschema.exceptions import best_match
+    from nbformat.validator import get_validator
 
     detailed = get_validator(version=4, version_minor=minor, name="jsonschema")
     found = []
     for error in detailed.iter_errors(nb):
-        if error.context:  # a oneOf over cell types: report the closest branch's error
-            error = best_match(error.context)
+        if error.context:  # a oneOf over cell types: report the error of the cell's own type
+            error = best_match(_own_branch(error.context))
         found.append((tuple(error.absolute_path), error.message))
     return found or [((), "does not match the nbformat 4 schema")]
+
+
+def _own_branch(errors: list) -> list:
+    """The errors of the oneOf branches that accept the cell's ``cell_type``."""
+    branches: dict[object, list] = {}
+    for error in errors:
+        branches.setdefault(error.relative_schema_path[0], []).append(error)
+    own = [
+        errs for errs in branches.values()
+        if not any(list(e.relative_path) == ["cell_type"] for e in errs)
+    ]
+    return own[0] if len(own) == 1 else errors
 
 
 def check_notebook(path: Path, shown: str) -> list[Problem]:

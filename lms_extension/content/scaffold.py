@@ -14,7 +14,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
 import yaml
 
 from .errors import ContentError
@@ -27,6 +26,8 @@ class ScaffoldError(Exception):
 
 
 def starter_notebook(title: str) -> str:
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat learners will be able to do after "

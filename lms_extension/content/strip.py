@@ -13,9 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-from nbformat.validator import normalize
-
 STRIP_METADATA = ["metadata.widgets", "cell.metadata.execution", "cell.metadata.collapsed"]
 
 
@@ -36,6 +33,8 @@ def find_notebooks(paths: list[str]) -> list[Path]:
 
 def stripped_text(path: Path) -> tuple[str, str]:
     """The file's text and its stripped form (outputs, counts and run metadata removed)."""
+    import nbformat
+    from nbformat.validator import normalize
     from nbstripout import strip_output
 
     text = path.read_text(encoding="utf-8")
