@@ -15,7 +15,7 @@ from .hubctl import ROOT, Hub
 sys.path.insert(0, str(ROOT / "scripts"))
 from publish_content import publish  # noqa: E402
 
-LESSON_IMAGES = ("lms/base:latest", "lms/scipy:latest")
+LESSON_IMAGES = ("lms/base:latest", "lms/scipy:latest", "lms/pytorch:latest")
 
 POLICY_COURSE = """\
 slug: policy-check
