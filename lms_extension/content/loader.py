@@ -75,6 +75,11 @@ def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, ya
         )
     try:
         text = path.read_text(encoding="utf-8")
+        alias = next((e for e in yaml.parse(text, Loader=yaml.SafeLoader)
+                      if isinstance(e, yaml.AliasEvent)), None)
+        if alias is not None:  # anchors and aliases can expand a small file enormously
+            line = alias.start_mark.line + 1
+            raise ContentError([problem(line, what, "YAML aliases (*name) are not allowed")])
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except UnicodeDecodeError:

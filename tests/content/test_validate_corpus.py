@@ -51,6 +51,10 @@ def _duplicate_course(course):
 CASES = {
     "bad YAML": (_manifest("lessons:\n", "lessons: [\n"),
                  "course-a/course.yaml:8: course: invalid YAML"),
+    "YAML alias bomb": (lambda c: (c / "course.yaml").write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"),
+                        "course-a/course.yaml:2: course: YAML aliases (*name) are not allowed"),
     "missing key": (_manifest("title: Course A\n", ""),
                     "course-a/course.yaml:1: title: Field required"),
     "mistyped key": (_manifest("title: Two", "titel: Two"),
