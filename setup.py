@@ -23,9 +23,19 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     python_requires=">=3.11",
-    packages=["lms_extension", "lms_extension.content", "lms_spawner"],
+    packages=[
+        "lms_extension",
+        "lms_extension.content",
+        "lms_extension.service",
+        "lms_extension.service.migrations",
+        "lms_extension.service.migrations.versions",
+        "lms_spawner",
+    ],
     package_dir={"lms_spawner": "spawner"},
-    package_data={"lms_spawner": ["templates/*.html"]},
+    package_data={
+        "lms_spawner": ["templates/*.html"],
+        "lms_extension.service.migrations": ["script.py.mako"],
+    },
     data_files=[
         (
             "etc/jupyter/jupyter_server_config.d",
@@ -46,6 +56,10 @@ setup(
             "oauthenticator>=16",
             "jupyterhub-nativeauthenticator>=1.3",
             "jinja2>=3",
+            # the LMS service, which the hub starts
+            "sqlalchemy>=2",
+            "alembic>=1.13",
+            "psycopg[binary]>=3.1",
         ],
         "lab": [
             JUPYTERHUB,

@@ -4,6 +4,7 @@
 # Every setting below is documented in README.md ("Configuration"). Unset settings fall back to
 # the embedded default: a laptop demo on 127.0.0.1 with local accounts and SQLite.
 import os
+import sys
 
 c = get_config()  # noqa: F821 (injected by JupyterHub)
 
@@ -46,6 +47,48 @@ c.LessonSpawner.host_networking = env_flag("LMS_HOST_NETWORKING", "1")
 c.LessonSpawner.pull_policy = os.environ.get("LMS_PULL_POLICY", "ifnotpresent")
 c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
+
+# -- the LMS service (progress, cohorts, surveys) ---------------------------------------------------
+lms_dir = os.path.join(state_dir, "lms")
+os.makedirs(lms_dir, exist_ok=True)
+c.JupyterHub.services = [
+    {
+        "name": "lms",
+        "url": "http://127.0.0.1:" + os.environ.get("LMS_SERVICE_PORT", "10101"),
+        "command": [sys.executable, "-m", "lms_extension.service"],
+        "cwd": lms_dir,
+        "environment": {
+            "LMS_CONTENT_REPO": os.environ.get("LMS_CONTENT_REPO", ""),
+            "LMS_CONTENT_REF": os.environ.get("LMS_CONTENT_REF", "HEAD"),
+            "LMS_SERVICE_DB_URL": os.environ.get(
+                "LMS_SERVICE_DB_URL", "sqlite:///" + os.path.join(lms_dir, "lms.sqlite")
+            ),
+            "LMS_WEBHOOK_SECRET": os.environ.get("LMS_WEBHOOK_SECRET", ""),
+        },
+        "oauth_no_confirm": True,
+        "display": True,  # listed in the hub's Services menu
+    }
+]
+c.JupyterHub.custom_scopes = {
+    "custom:lms:instructor": {
+        "description": "In the LMS service: see the progress and survey answers of the learners "
+        "in these cohorts (hub groups) and extend their deadlines.",
+    },
+}
+c.JupyterHub.load_roles = [
+    # every learner may use the LMS service (its own data only)
+    {"name": "user", "scopes": ["self", "access:services!service=lms"]},
+    # the service reads group memberships, nothing more
+    {"name": "lms-service", "scopes": ["read:groups", "read:users:groups"], "services": ["lms"]},
+] + [
+    # the members of <cohort>-instructors teach <cohort>: add instructors in the admin panel
+    {
+        "name": f"lms-instructor-{cohort}",
+        "scopes": [f"custom:lms:instructor!group={cohort}", "access:services!service=lms"],
+        "groups": [f"{cohort}-instructors"],
+    }
+    for cohort in env_list("LMS_COHORTS")
+]
 
 # -- login -----------------------------------------------------------------------------------------
 authenticator = os.environ.get("LMS_AUTHENTICATOR", "native")

@@ -5,14 +5,16 @@ c = get_config()  # noqa: F821
 
 run_id = os.environ["LMS_TEST_RUN_ID"]
 # an admin service whose token the tests use for the REST API and for user servers
-c.JupyterHub.services = [{"name": "test-admin", "api_token": os.environ["LMS_TEST_ADMIN_TOKEN"]}]
-c.JupyterHub.load_roles = [
+# (extend, not replace, the lists that hub_config/jupyterhub_config.py sets)
+c.JupyterHub.services.append({"name": "test-admin", "api_token": os.environ["LMS_TEST_ADMIN_TOKEN"]})
+c.JupyterHub.load_roles.append(
     {
         "name": "test-admin",
-        "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users"],
+        "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users",
+                   "admin:groups", "tokens", "access:services"],
         "services": ["test-admin"],
     }
-]
+)
 # containers and volumes of this run are named so that the run can clean up after itself
 c.LessonSpawner.prefix = f"lms-test-{run_id}"
 c.LessonSpawner.home_volume_name_template = f"lms-test-{run_id}-home-{{username}}"

@@ -40,6 +40,7 @@ class Hub:
             "LMS_HUB_PORT": str(self.port),
             "LMS_HUB_API_PORT": str(free_port()),
             "LMS_PROXY_API_URL": f"http://127.0.0.1:{free_port()}",
+            "LMS_SERVICE_PORT": str(free_port()),
             "LMS_CONTENT_REPO": content_repo,
             "LMS_EXTRA_CONFIG": str(TEST_CONFIG),
             "LMS_TEST_RUN_ID": run_id,

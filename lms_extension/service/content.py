@@ -1,0 +1,108 @@
+"""Following the content repo: each commit that validates becomes a content version, whose
+catalog the service serves; a broken commit is refused and the previous version stays live."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lms_extension.content.cli import catalog_json
+from lms_extension.content.errors import ContentError
+from lms_extension.content.repo import ContentMirror, GitError
+from lms_extension.content.survey import Survey
+
+from .db import ContentVersion
+
+
+def _code_cells(path: Path) -> int:
+    cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    return sum(1 for cell in cells if cell.get("cell_type") == "code" and cell.get("source"))
+
+
+class CatalogIndex:
+    """Look-ups into one content version's catalog JSON."""
+
+    def __init__(self, sha: str, data: dict):
+        self.sha = sha
+        self.data = data
+        self.courses = {c["slug"]: c for c in data.get("courses", [])}
+        self._lessons = {
+            (c["slug"], lesson["slug"]): {
+                "rule": lesson["completion"]["rule"],
+                "fraction": lesson["completion"]["fraction"],
+                "code_cells": lesson.get("code_cells", 0),
+                "survey": lesson.get("survey"),
+                "due": lesson.get("due"),
+                "title": lesson["title"],
+            }
+            for c in data.get("courses", []) for lesson in c["lessons"]
+        }
+
+    @classmethod
+    def empty(cls) -> CatalogIndex:
+        return cls("", {"courses": []})
+
+    def lesson(self, course: str, lesson: str) -> dict | None:
+        return self._lessons.get((course, lesson))
+
+    def lesson_slugs(self, course: str) -> list[str]:
+        return [lesson["slug"] for lesson in self.courses[course]["lessons"]]
+
+    def survey(self, course: str, lesson: str) -> Survey | None:
+        info = self.lesson(course, lesson)
+        if not info or not info["survey"]:
+            return None
+        return Survey.model_validate(self.courses[course]["surveys"][info["survey"]])
+
+
+class ContentFollower:
+    """Sync ``url``@``ref`` into the database; keep the live catalog and the last refusal."""
+
+    def __init__(self, url: str, ref: str, cache_dir: str):
+        self.mirror = ContentMirror(url, ref, cache_dir) if url else None
+        self.index = CatalogIndex.empty()
+        self.last_error: list[str] = []
+
+    def load_live(self, session: Session) -> None:
+        row = session.scalars(
+            select(ContentVersion).order_by(ContentVersion.published_at.desc()).limit(1)
+        ).first()
+        if row is not None:
+            self.index = CatalogIndex(row.sha, row.catalog)
+
+    def sync(self, session: Session, now: datetime) -> dict:
+        """Fetch the repo; publish its newest commit if it validates. Blocking (git)."""
+        if self.mirror is None:
+            self.last_error = ["no content repo is configured (LmsService.content_repo)"]
+            return self.status()
+        try:
+            version = self.mirror.sync()
+        except ContentError as exc:
+            self.last_error = [str(p) for p in exc.problems]
+            return self.status()
+        except GitError as exc:
+            self.last_error = [str(exc)]
+            return self.status()
+        self.last_error = []
+        if version.sha == self.index.sha:
+            return self.status()
+        data = catalog_json(version.catalog)
+        for course in data["courses"]:
+            folder = version.path / course["folder"]
+            for lesson in course["lessons"]:
+                lesson["code_cells"] = sum(_code_cells(folder / nb) for nb in lesson["notebooks"])
+        row = session.get(ContentVersion, version.sha)
+        if row is None:
+            session.add(ContentVersion(sha=version.sha, published_at=now, catalog=data))
+        else:  # the repo went back to an earlier version: it is the live one again
+            row.published_at = now
+        session.commit()
+        self.index = CatalogIndex(version.sha, data)
+        return self.status()
+
+    def status(self) -> dict:
+        return {"version": self.index.sha or None, "refused": self.last_error}

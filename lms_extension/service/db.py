@@ -1,0 +1,110 @@
+"""The service's tables (SQLAlchemy 2). The schema is created and changed only by the alembic
+migrations in ``migrations/``; these classes must match them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, create_engine, event,
+                        func)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+NAME = String(255)
+SLUG = String(64)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ContentVersion(Base):
+    """A published commit of the content repo that passed validation."""
+
+    __tablename__ = "content_versions"
+    sha: Mapped[str] = mapped_column(String(64), primary_key=True)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    catalog: Mapped[dict] = mapped_column(JSON)  # lms-content catalog JSON, plus code cell counts
+
+
+class Cohort(Base):
+    """A hub group bound to a course, with the date its lessons' due offsets count from."""
+
+    __tablename__ = "cohorts"
+    group: Mapped[str] = mapped_column(NAME, primary_key=True)
+    course: Mapped[str] = mapped_column(SLUG)
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Extension(Base):
+    """Extra days for one learner in one cohort (one lesson, or every lesson when lesson='')."""
+
+    __tablename__ = "extensions"
+    group: Mapped[str] = mapped_column(ForeignKey("cohorts.group", ondelete="CASCADE"),
+                                       primary_key=True)
+    user: Mapped[str] = mapped_column(NAME, primary_key=True)
+    lesson: Mapped[str] = mapped_column(SLUG, primary_key=True, default="")
+    days: Mapped[float] = mapped_column(Float)
+
+
+class Event(Base):
+    """A learner event as received; its id makes resending harmless."""
+
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user: Mapped[str] = mapped_column(NAME, index=True)
+    course: Mapped[str] = mapped_column(SLUG)
+    lesson: Mapped[str] = mapped_column(SLUG)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class Progress(Base):
+    """Where one learner stands in one lesson. No row: not started."""
+
+    __tablename__ = "progress"
+    user: Mapped[str] = mapped_column(NAME, primary_key=True)
+    course: Mapped[str] = mapped_column(SLUG, primary_key=True, index=True)
+    lesson: Mapped[str] = mapped_column(SLUG, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # in_progress, completed, delayed
+    first_opened: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_activity: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    cells_ok: Mapped[list] = mapped_column(JSON, default=list)  # ids of cells run without error
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SurveyResponse(Base):
+    """One learner's answers to a lesson's survey (editable: the latest answers count)."""
+
+    __tablename__ = "survey_responses"
+    user: Mapped[str] = mapped_column(NAME, primary_key=True)
+    course: Mapped[str] = mapped_column(SLUG, primary_key=True)
+    lesson: Mapped[str] = mapped_column(SLUG, primary_key=True)
+    survey: Mapped[str] = mapped_column(SLUG)
+    answers: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL and a busy timeout so readers do not block."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):
+            cursor = conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,306 @@
+"""The REST API under ``/services/lms/api/``. Every handler needs a hub token (``ApiHandler``)
+except the content webhook, which needs the webhook secret's signature instead."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections import Counter, defaultdict
+from statistics import median
+
+from sqlalchemy import delete, select
+from tornado import web
+
+from .auth import ApiHandler
+from .db import Cohort, Extension, Progress, SurveyResponse
+from .openapi import openapi_document
+from .payloads import CohortIn, EventBatch, ExtensionIn, PayloadError, SurveyIn, parse
+from .progress import NOT_STARTED, as_utc, record_events
+
+NAME = r"[^/]+"
+SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
+
+
+class JsonBodyMixin:
+    def body_as(self, model):
+        try:
+            return parse(model, self.request.body, self.service.max_body_bytes)
+        except PayloadError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+
+
+class IndexHandler(ApiHandler):
+    async def get(self):
+        self.send({"openapi": "openapi.json", "viewer": {
+            "name": self.viewer.name, "admin": self.viewer.admin,
+            "instructor": self.viewer.is_instructor}})
+
+
+class OpenApiHandler(ApiHandler):
+    async def get(self):
+        self.send(openapi_document(self.service.base_url))
+
+
+class CatalogHandler(ApiHandler):
+    async def get(self):
+        index = self.service.content.index
+        self.send({"version": index.sha or None, **index.data})
+
+
+class ContentHandler(ApiHandler):
+    async def get(self):
+        self.send(self.service.content.status())
+
+
+class ContentSyncHandler(ApiHandler):
+    async def post(self):
+        self.require_admin()
+        self.send(await self.service.sync_content())
+
+
+class WebhookHandler(web.RequestHandler):
+    """A push webhook (GitHub-style ``X-Hub-Signature-256``) that triggers a content sync."""
+
+    def check_xsrf_cookie(self):
+        """Authenticated by the HMAC signature of the body, not by cookies."""
+
+    async def post(self):
+        service = self.settings["lms"]
+        secret = service.webhook_secret.encode()
+        given = self.request.headers.get("X-Hub-Signature-256", "")
+        expected = "sha256=" + hmac.new(secret, self.request.body, hashlib.sha256).hexdigest()
+        if not secret:
+            raise web.HTTPError(403, "the webhook is off (no LmsService.webhook_secret)")
+        if not given or not hmac.compare_digest(given, expected):
+            raise web.HTTPError(401, "X-Hub-Signature-256 is missing or wrong")
+        status = await service.sync_content()
+        self.set_header("Content-Type", "application/json")
+        self.finish(status)
+
+
+class EventsHandler(JsonBodyMixin, ApiHandler):
+    async def post(self):
+        batch = self.body_as(EventBatch)
+        index = self.service.content.index
+        for number, event in enumerate(batch.events):
+            if index.lesson(event.course, event.lesson) is None:
+                raise web.HTTPError(400, f"events.{number}.lesson: unknown lesson "
+                                         f"{event.course}/{event.lesson}")
+            if event.kind == "survey_submitted":
+                survey = index.survey(event.course, event.lesson)
+                if survey is None:
+                    raise web.HTTPError(400, f"events.{number}: lesson {event.lesson} has no survey")
+                try:
+                    survey.check_answers(event.answers)
+                except ValueError as exc:
+                    raise web.HTTPError(400, f"events.{number}.{exc}") from None
+        now = self.service.utcnow()
+        accepted, duplicates = await self.service.run_db(
+            lambda s: record_events(s, self.viewer.name, batch.events, index, now))
+        self.send({"accepted": accepted, "duplicates": duplicates})
+
+
+def progress_row(row: Progress | None, lesson: str) -> dict:
+    if row is None:
+        return {"lesson": lesson, "status": NOT_STARTED}
+    return {"lesson": lesson, "status": row.status, "first_opened": as_utc(row.first_opened),
+            "completed_at": as_utc(row.completed_at), "active_seconds": row.active_seconds,
+            "cells_ok": len(row.cells_ok or []), "errors": row.errors}
+
+
+class UserProgressHandler(ApiHandler):
+    async def get(self, user):
+        if not self.viewer.may_see(user, await self.service.hub.cohorts_of(user)):
+            self.forbid(f"the progress of {user}")
+        index = self.service.content.index
+        rows = await self.service.run_db(lambda s: list(s.scalars(
+            select(Progress).where(Progress.user == user))))
+        by_key = {(r.course, r.lesson): r for r in rows}
+        self.send({"user": user, "version": index.sha or None, "courses": {
+            course: [progress_row(by_key.get((course, slug)), slug)
+                     for slug in index.lesson_slugs(course)]
+            for course in index.courses}})
+
+
+class CourseMixin:
+    def course_or_404(self, course):
+        if course not in self.service.content.index.courses:
+            raise web.HTTPError(404, f"course: no course {course!r} in the live content")
+
+    async def visible_learners(self, course) -> dict[str, set[str]]:
+        """Learners of ``course`` this viewer may see, with their cohorts."""
+        cohorts = await self.service.run_db(lambda s: list(s.scalars(
+            select(Cohort).where(Cohort.course == course))))
+        learners: dict[str, set[str]] = defaultdict(set)
+        for cohort in cohorts:
+            if self.viewer.teaches_cohort(cohort.group):
+                for user in await self.service.hub.members(cohort.group):
+                    learners[user].add(cohort.group)
+        if self.viewer.admin:  # admins also see learners outside any cohort
+            users = await self.service.run_db(lambda s: set(s.scalars(
+                select(Progress.user).where(Progress.course == course))))
+            for user in users:
+                learners.setdefault(user, set())
+        if not self.viewer.admin and not self.viewer.is_instructor:
+            self.forbid(f"the learners of {course}")
+        return learners
+
+
+class CourseProgressHandler(CourseMixin, ApiHandler):
+    async def get(self, course):
+        self.course_or_404(course)
+        learners = await self.visible_learners(course)
+        slugs = self.service.content.index.lesson_slugs(course)
+        rows = await self.service.run_db(lambda s: list(s.scalars(select(Progress).where(
+            Progress.course == course, Progress.user.in_(list(learners))))) if learners else [])
+        by_key = {(r.user, r.lesson): r for r in rows}
+        matrix = {user: {slug: progress_row(by_key.get((user, slug)), slug)["status"]
+                         for slug in slugs} for user in sorted(learners)}
+        funnel = []
+        for slug in slugs:
+            done = [r for r in rows if r.lesson == slug and r.completed_at is not None]
+            started = [r for r in rows if r.lesson == slug and r.first_opened is not None]
+            funnel.append({"lesson": slug, "started": len(started), "completed": len(done),
+                           "median_active_seconds": median(r.active_seconds for r in done)
+                           if done else None})
+        delayed = sorted({u for u, lessons in matrix.items() if "delayed" in lessons.values()})
+        self.send({"course": course, "lessons": slugs, "learners": matrix,
+                   "cohorts": {u: sorted(c) for u, c in learners.items()},
+                   "delayed": delayed, "funnel": funnel})
+
+
+class CohortsHandler(ApiHandler):
+    async def get(self):
+        cohorts = await self.service.run_db(lambda s: list(s.scalars(select(Cohort))))
+        self.send({"cohorts": [
+            {"group": c.group, "course": c.course, "start": as_utc(c.start)}
+            for c in cohorts if self.viewer.teaches_cohort(c.group)]})
+
+
+class CohortHandler(JsonBodyMixin, ApiHandler):
+    async def get(self, group):
+        if not self.viewer.teaches_cohort(group):
+            self.forbid(f"cohort {group}")
+        cohort = await self.service.run_db(lambda s: s.get(Cohort, group))
+        if cohort is None:
+            raise web.HTTPError(404, f"group: {group!r} is not a cohort")
+        extensions = await self.service.run_db(lambda s: list(s.scalars(
+            select(Extension).where(Extension.group == group))))
+        self.send({"group": group, "course": cohort.course, "start": as_utc(cohort.start),
+                   "members": await self.service.hub.members(group),
+                   "extensions": [{"user": e.user, "lesson": e.lesson, "days": e.days}
+                                  for e in extensions]})
+
+    async def put(self, group):
+        self.require_admin()
+        body = self.body_as(CohortIn)
+        if body.course not in self.service.content.index.courses:
+            raise web.HTTPError(400, f"course: no course {body.course!r} in the live content")
+        if not await self.service.hub.group_exists(group):
+            raise web.HTTPError(400, f"group: the hub has no group {group!r}")
+        await self.service.run_db(lambda s: s.merge(
+            Cohort(group=group, course=body.course, start=body.start)))
+        self.send({"group": group, "course": body.course, "start": body.start})
+
+    async def delete(self, group):
+        self.require_admin()
+        await self.service.run_db(lambda s: s.execute(delete(Cohort).where(Cohort.group == group)))
+        self.set_status(204)
+        self.finish()
+
+
+class ExtensionHandler(JsonBodyMixin, ApiHandler):
+    async def put(self, group, user):
+        if not (self.viewer.admin or (self.viewer.teaches is not None
+                                      and group in self.viewer.teaches)):
+            self.forbid(f"the deadlines of cohort {group}")
+        body = self.body_as(ExtensionIn)
+        cohort = await self.service.run_db(lambda s: s.get(Cohort, group))
+        if cohort is None:
+            raise web.HTTPError(404, f"group: {group!r} is not a cohort")
+        if user not in await self.service.hub.members(group):
+            raise web.HTTPError(400, f"user: {user!r} is not in cohort {group!r}")
+        if body.lesson and self.service.content.index.lesson(cohort.course, body.lesson) is None:
+            raise web.HTTPError(400, f"lesson: no lesson {body.lesson!r} in {cohort.course}")
+        await self.service.run_db(lambda s: s.merge(
+            Extension(group=group, user=user, lesson=body.lesson, days=body.days)))
+        self.send({"group": group, "user": user, "lesson": body.lesson, "days": body.days})
+
+
+class SurveyHandler(JsonBodyMixin, ApiHandler):
+    def survey_or_404(self, course, lesson):
+        survey = self.service.content.index.survey(course, lesson)
+        if survey is None:
+            raise web.HTTPError(404, f"lesson: {course}/{lesson} has no survey")
+        return survey
+
+    async def get(self, course, lesson):
+        survey = self.survey_or_404(course, lesson)
+        row = await self.service.run_db(
+            lambda s: s.get(SurveyResponse, (self.viewer.name, course, lesson)))
+        self.send({"survey": survey.model_dump(mode="json"),
+                   "answers": row.answers if row else None})
+
+    async def put(self, course, lesson):
+        survey = self.survey_or_404(course, lesson)
+        body = self.body_as(SurveyIn)
+        try:
+            answers = survey.check_answers(body.answers)
+        except ValueError as exc:
+            raise web.HTTPError(400, str(exc)) from None
+        name = self.service.content.index.lesson(course, lesson)["survey"]
+        now = self.service.utcnow()
+        await self.service.run_db(lambda s: s.merge(SurveyResponse(
+            user=self.viewer.name, course=course, lesson=lesson, survey=name,
+            answers=answers, updated_at=now)))
+        self.send({"answers": answers})
+
+
+class SurveyResultsHandler(CourseMixin, SurveyHandler):
+    async def get(self, course, lesson):
+        survey = self.survey_or_404(course, lesson)
+        learners = await self.visible_learners(course)
+        rows = await self.service.run_db(lambda s: list(s.scalars(select(SurveyResponse).where(
+            SurveyResponse.course == course, SurveyResponse.lesson == lesson,
+            SurveyResponse.user.in_(list(learners))))) if learners else [])
+        results = []
+        for question in survey.questions:
+            answers = [r.answers[question.id] for r in rows if question.id in r.answers]
+            entry = {"id": question.id, "type": question.type, "text": question.text,
+                     "answered": len(answers)}
+            if question.type == "text":
+                entry["answers"] = answers
+            else:
+                flat = [a for v in answers for a in (v if isinstance(v, list) else [v])]
+                entry["counts"] = dict(Counter(map(str, flat)))
+            results.append(entry)
+        self.send({"course": course, "lesson": lesson, "responses": len(rows),
+                   "questions": results})
+
+
+class DeadlinesHandler(ApiHandler):
+    async def post(self):
+        self.require_admin()
+        self.send({"delayed": await self.service.check_deadlines()})
+
+
+def routes(base: str) -> list[tuple]:
+    api = re.escape(base.rstrip("/")) + "/api"
+    return [
+        (rf"{api}/?", IndexHandler),
+        (rf"{api}/openapi\.json", OpenApiHandler),
+        (rf"{api}/catalog", CatalogHandler),
+        (rf"{api}/content", ContentHandler),
+        (rf"{api}/content/sync", ContentSyncHandler),
+        (rf"{api}/content/webhook", WebhookHandler),
+        (rf"{api}/events", EventsHandler),
+        (rf"{api}/progress/({NAME})", UserProgressHandler),
+        (rf"{api}/courses/({SLUG})/progress", CourseProgressHandler),
+        (rf"{api}/cohorts", CohortsHandler),
+        (rf"{api}/cohorts/({NAME})", CohortHandler),
+        (rf"{api}/cohorts/({NAME})/extensions/({NAME})", ExtensionHandler),
+        (rf"{api}/surveys/({SLUG})/({SLUG})", SurveyHandler),
+        (rf"{api}/surveys/({SLUG})/({SLUG})/results", SurveyResultsHandler),
+        (rf"{api}/deadlines/run", DeadlinesHandler),
+    ]

@@ -1,0 +1,44 @@
+"""What the service asks the hub: group members and a user's groups, cached briefly."""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import quote
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+
+class HubClient:
+    def __init__(self, api_url: str, token: str, cache_seconds: float = 30.0):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, object]] = {}
+
+    async def _get(self, path: str):
+        hit = self._cache.get(path)
+        if hit and time.monotonic() - hit[0] < self.cache_seconds:
+            return hit[1]
+        try:
+            response = await AsyncHTTPClient().fetch(
+                f"{self.api_url}{path}", headers={"Authorization": f"token {self.token}"})
+            value = json.loads(response.body)
+        except HTTPClientError as exc:
+            if exc.code != 404:
+                raise
+            value = None
+        self._cache[path] = (time.monotonic(), value)
+        return value
+
+    async def members(self, group: str) -> list[str]:
+        model = await self._get(f"/groups/{quote(group, safe='')}")
+        return sorted(model["users"]) if model else []
+
+    async def group_exists(self, group: str) -> bool:
+        self._cache.pop(f"/groups/{quote(group, safe='')}", None)
+        return await self._get(f"/groups/{quote(group, safe='')}") is not None
+
+    async def cohorts_of(self, user: str) -> set[str]:
+        model = await self._get(f"/users/{quote(user, safe='')}")
+        return set(model.get("groups", [])) if model else set()

@@ -1,0 +1,64 @@
+"""The OpenAPI 3.1 document of the REST API, served at ``api/openapi.json``."""
+
+from __future__ import annotations
+
+from .payloads import CohortIn, EventBatch, ExtensionIn, SurveyIn
+
+TOKEN = [{"hubToken": []}]
+
+
+def _op(summary: str, body=None, who: str = "any user with access to the service") -> dict:
+    op = {"summary": summary, "description": f"Allowed: {who}.", "security": TOKEN,
+          "responses": {"200": {"description": "OK"}, "400": {"description": "bad input; "
+                        "the message names the field"}, "401": {"description": "no valid token"},
+                        "403": {"description": "not allowed"}}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body.__name__}"}}}}
+    return op
+
+
+def openapi_document(base_url: str) -> dict:
+    learner_self = "the learner themself, an instructor of one of their cohorts, an admin"
+    staff = "instructors (for their cohorts) and admins"
+    paths = {
+        "/catalog": {"get": _op("The live content version's courses, lessons and surveys")},
+        "/content": {"get": _op("The live content version and the last refused commit's problems")},
+        "/content/sync": {"post": _op("Fetch the content repo and publish its newest commit",
+                                      who="admins")},
+        "/content/webhook": {"post": {
+            "summary": "Push webhook: sync the content (GitHub-style X-Hub-Signature-256)",
+            "security": [], "responses": {"200": {"description": "synced"},
+                                          "401": {"description": "bad or missing signature"}}}},
+        "/events": {"post": _op("Record a batch of the caller's learner events (idempotent by id)",
+                                EventBatch, who="any learner, for their own events")},
+        "/progress/{user}": {"get": _op("A learner's status in every lesson", who=learner_self)},
+        "/courses/{course}/progress": {"get": _op(
+            "Progress matrix, delayed learners and completion funnel of a course", who=staff)},
+        "/cohorts": {"get": _op("Cohorts the caller teaches (admins: all)", who=staff)},
+        "/cohorts/{group}": {
+            "get": _op("A cohort with its members and deadline extensions", who=staff),
+            "put": _op("Bind a hub group to a course with a start date", CohortIn, who="admins"),
+            "delete": _op("Unbind a cohort", who="admins")},
+        "/cohorts/{group}/extensions/{user}": {"put": _op(
+            "Give a learner extra days (one lesson, or all)", ExtensionIn, who=staff)},
+        "/surveys/{course}/{lesson}": {
+            "get": _op("The lesson's survey and the caller's answers"),
+            "put": _op("Answer (or change the answers to) the lesson's survey", SurveyIn)},
+        "/surveys/{course}/{lesson}/results": {"get": _op("Aggregated answers", who=staff)},
+        "/deadlines/run": {"post": _op("Mark lessons past their due date as delayed now",
+                                       who="admins")},
+    }
+    schemas = {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
+               for m in (EventBatch, CohortIn, ExtensionIn, SurveyIn)}
+    for schema in list(schemas.values()):
+        schemas.update(schema.pop("$defs", {}))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "LMS service", "version": "1"},
+        "servers": [{"url": base_url.rstrip("/") + "/api"}],
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {"hubToken": {
+            "type": "apiKey", "in": "header", "name": "Authorization",
+            "description": "A JupyterHub token: 'token <token>'"}}},
+    }
