@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh
+bash scripts/setup-postgres.sh   # the LMS service tests also run on PostgreSQL
 exec .venv/bin/python -m pytest "$@"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, String, create_engine, event,
-                        func)
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, String, create_engine,
+                        event, func)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -51,8 +51,9 @@ class Event(Base):
     """A learner event as received; its id makes resending harmless."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_user_course", "user", "course"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    user: Mapped[str] = mapped_column(NAME, index=True)
+    user: Mapped[str] = mapped_column(NAME)
     course: Mapped[str] = mapped_column(SLUG)
     lesson: Mapped[str] = mapped_column(SLUG)
     kind: Mapped[str] = mapped_column(String(32))

@@ -39,7 +39,7 @@ def upgrade():
     op.create_table(
         "events",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("user", sa.String(255), nullable=False, index=True),
+        sa.Column("user", sa.String(255), nullable=False),
         sa.Column("course", sa.String(64), nullable=False),
         sa.Column("lesson", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),

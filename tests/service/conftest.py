@@ -1,0 +1,99 @@
+"""A real JupyterHub running the LMS service, on SQLite and on PostgreSQL, with real tokens."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from ..hubctl import Hub
+
+POSTGRES = "postgresql+psycopg://lms_test:lms_test@127.0.0.1:5432/{db}"
+COHORTS = "cohort-a,cohort-b"
+
+
+def _postgres_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=lms_test password=lms_test dbname=lms_test",
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return POSTGRES.format(db=name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request, tmp_path_factory, run_id):
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path_factory.mktemp("lms-db") / "lms.sqlite")
+    return _postgres_database(f"lms_test_{run_id}")
+
+
+class Lms:
+    """The LMS service behind a real hub, called with real hub tokens."""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.api_url = f"{hub.url}/services/lms/api"
+        self.tokens: dict[str, str] = {}
+
+    def token(self, user: str) -> str:
+        if user not in self.tokens:
+            self.hub.create_user(user)
+            r = self.hub.api("POST", f"/users/{user}/tokens", json={"note": "lms tests"})
+            assert r.status_code == 201, r.text
+            self.tokens[user] = r.json()["token"]
+        return self.tokens[user]
+
+    def group(self, name: str, *users: str) -> None:
+        for user in users:
+            self.token(user)
+        r = self.hub.api("POST", f"/groups/{name}")
+        assert r.status_code in (201, 409), r.text
+        r = self.hub.api("POST", f"/groups/{name}/users", json={"users": list(users)})
+        assert r.status_code == 200, r.text
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs):
+        """Call the API as ``user`` (a learner's token), as 'admin' (the admin token), or with
+        no token at all (user=None)."""
+        headers = kwargs.pop("headers", {})
+        if user == "admin":
+            headers["Authorization"] = f"token {self.hub.token}"
+        elif user is not None:
+            headers["Authorization"] = f"token {self.token(user)}"
+        return requests.request(method, f"{self.api_url}{path}", headers=headers, timeout=30,
+                                **kwargs)
+
+    def events(self, user: str, *events: dict) -> requests.Response:
+        return self.call("POST", "/events", user, json={"events": list(events)})
+
+
+def event(kind: str, lesson: str, course: str = "dl-basics", **fields) -> dict:
+    return {"id": str(uuid.uuid4()), "kind": kind, "course": course, "lesson": lesson,
+            "at": datetime.now(timezone.utc).isoformat(), **fields}
+
+
+@pytest.fixture(scope="session")
+def lms(db_url, content_remote, run_id, tmp_path_factory):
+    state = tmp_path_factory.mktemp("lms-hub")
+    hub = Hub(state, str(content_remote), f"{run_id}-svc",
+              {"LMS_SERVICE_DB_URL": db_url, "LMS_COHORTS": COHORTS})
+    hub.start()
+    service = Lms(hub)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            r = service.call("GET", "/content", "admin")
+            if r.ok and r.json()["version"]:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    else:
+        hub.stop()
+        raise AssertionError(f"the LMS service did not publish the content:\n{hub.log_tail(80)}")
+    yield service
+    hub.stop()

@@ -1,0 +1,128 @@
+"""Events in, progress out; resent events are not doubled; late lessons turn delayed; surveys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from .conftest import event
+
+
+def statuses(lms, user, viewer=None) -> dict:
+    r = lms.call("GET", f"/progress/{user}", viewer or user)
+    assert r.status_code == 200, r.text
+    return {row["lesson"]: row for row in r.json()["courses"]["dl-basics"]}
+
+
+def code_cells(lms, lesson) -> int:
+    course = lms.call("GET", "/catalog", "admin").json()["courses"][0]
+    return next(x for x in course["lessons"] if x["slug"] == lesson)["code_cells"]
+
+
+def test_events_make_progress_and_completion_follows_the_lesson_rule(lms):
+    assert statuses(lms, "ada")["python-basics"]["status"] == "not_started"
+    r = lms.events("ada", event("lesson_opened", "python-basics", active_seconds=5))
+    assert r.json() == {"accepted": 1, "duplicates": 0}
+    assert statuses(lms, "ada")["python-basics"]["status"] == "in_progress"
+    cells = code_cells(lms, "python-basics")
+    assert cells >= 2
+    runs = [event("cell_executed", "python-basics", cell_id=f"c{i}", ok=True, active_seconds=10)
+            for i in range(cells - 1)]
+    runs.append(event("cell_executed", "python-basics", cell_id="cx", ok=False))
+    assert lms.events("ada", *runs).json()["accepted"] == cells
+    row = statuses(lms, "ada")["python-basics"]
+    assert (row["status"], row["cells_ok"], row["errors"]) == ("in_progress", cells - 1, 1)
+    lms.events("ada", event("cell_executed", "python-basics", cell_id="cx", ok=True))
+    row = statuses(lms, "ada")["python-basics"]
+    assert row["status"] == "completed" and row["completed_at"]
+    assert row["active_seconds"] == 5 + 10 * (cells - 1)
+
+
+def test_manual_lessons_complete_on_the_learners_word(lms):
+    lms.events("ben", event("lesson_opened", "model-to-production"))
+    cells = code_cells(lms, "model-to-production")
+    lms.events("ben", *[event("cell_executed", "model-to-production", cell_id=f"c{i}", ok=True)
+                        for i in range(cells)])
+    assert statuses(lms, "ben")["model-to-production"]["status"] == "in_progress"
+    lms.events("ben", event("lesson_completed", "model-to-production"))
+    assert statuses(lms, "ben")["model-to-production"]["status"] == "completed"
+
+
+def test_resent_events_are_not_doubled(lms):
+    batch = [event("lesson_opened", "numpy-basics", active_seconds=30),
+             event("cell_executed", "numpy-basics", cell_id="a", ok=False, active_seconds=7)]
+    assert lms.events("cyd", *batch).json() == {"accepted": 2, "duplicates": 0}
+    assert lms.events("cyd", *batch).json() == {"accepted": 0, "duplicates": 2}
+    assert lms.events("cyd", batch[0], batch[0]).json() == {"accepted": 0, "duplicates": 2}
+    row = statuses(lms, "cyd")["numpy-basics"]
+    assert (row["active_seconds"], row["errors"]) == (37, 1)
+
+
+def test_lessons_past_their_deadline_turn_delayed(lms):
+    lms.group("cohort-a", "dee", "eve", "fay")
+    start = (datetime.now(timezone.utc) - timedelta(days=10)).isoformat()
+    r = lms.call("PUT", "/cohorts/cohort-a", "admin", json={"course": "dl-basics", "start": start})
+    assert r.status_code == 200, r.text
+    lms.events("eve", event("lesson_opened", "python-basics"))
+    lms.events("eve", event("lesson_completed", "python-basics"))
+    lms.events("fay", event("lesson_opened", "python-basics"))
+    r = lms.call("PUT", "/cohorts/cohort-a/extensions/fay", "admin",
+                 json={"lesson": "python-basics", "days": 5})
+    assert r.status_code == 200, r.text
+    # python-basics was due 7 days after the start, 3 days ago; numpy-basics is due in 4 days
+    assert statuses(lms, "dee")["python-basics"]["status"] == "not_started"
+    r = lms.call("POST", "/deadlines/run", "admin")
+    assert r.status_code == 200 and r.json()["delayed"] >= 1
+    dee, eve, fay = (statuses(lms, user) for user in ("dee", "eve", "fay"))
+    assert dee["python-basics"]["status"] == "delayed"
+    assert dee["numpy-basics"]["status"] == "not_started"
+    assert eve["python-basics"]["status"] == "completed"
+    assert fay["python-basics"]["status"] == "in_progress"  # her extension runs 2 more days
+    # completing a delayed lesson completes it
+    lms.events("dee", event("lesson_completed", "python-basics"))
+    assert statuses(lms, "dee")["python-basics"]["status"] == "completed"
+
+
+def test_instructors_see_their_cohort_in_the_course_matrix(lms):
+    lms.group("cohort-b", "gus", "hal")
+    lms.group("cohort-b-instructors", "ivy")
+    start = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat()
+    lms.call("PUT", "/cohorts/cohort-b", "admin", json={"course": "dl-basics", "start": start})
+    lms.events("gus", event("lesson_opened", "python-basics", active_seconds=60),
+               event("lesson_completed", "python-basics"))
+    lms.call("POST", "/deadlines/run", "admin")
+    r = lms.call("GET", "/courses/dl-basics/progress", "ivy")
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert set(data["learners"]) == {"gus", "hal"}
+    assert data["learners"]["gus"]["python-basics"] == "completed"
+    assert data["learners"]["hal"]["python-basics"] == "delayed"
+    assert data["delayed"] == ["hal"]
+    first = data["funnel"][0]
+    assert (first["lesson"], first["completed"], first["median_active_seconds"]) == (
+        "python-basics", 1, 60)
+    assert statuses(lms, "hal", viewer="ivy")["python-basics"]["status"] == "delayed"
+
+
+def test_survey_answers_are_checked_stored_once_and_aggregated(lms):
+    # gus and hal are in cohort-b, which ivy teaches (see the test above)
+    for user, rating in (("gus", 4), ("hal", 2)):
+        r = lms.call("PUT", "/surveys/dl-basics/numpy-basics", user,
+                     json={"answers": {"difficulty": rating, "pace": "too fast"}})
+        assert r.status_code == 200, r.text
+    r = lms.call("PUT", "/surveys/dl-basics/numpy-basics", "hal",
+                 json={"answers": {"difficulty": 5, "comments": "more exercises"}})
+    assert r.status_code == 200
+    r = lms.call("PUT", "/surveys/dl-basics/numpy-basics", "hal", json={"answers": {"difficulty": 3, "pace": "x"}})
+    assert r.status_code == 400 and "answers.pace" in r.json()["message"]
+    assert lms.call("GET", "/surveys/dl-basics/numpy-basics", "hal").json()["answers"] == {
+        "difficulty": 5, "comments": "more exercises"}
+    r = lms.call("GET", "/surveys/dl-basics/numpy-basics/results", "ivy")
+    assert r.status_code == 200, r.text
+    results = {q["id"]: q for q in r.json()["questions"]}
+    assert r.json()["responses"] == 2
+    assert results["difficulty"]["counts"] == {"4": 1, "5": 1}
+    assert results["pace"]["counts"] == {"too fast": 1}
+    assert results["comments"]["answers"] == ["more exercises"]
+    # the last lesson has its own survey
+    survey = lms.call("GET", "/surveys/dl-basics/model-to-production", "hal").json()["survey"]
+    assert survey["title"] == "Looking back on the course"
