@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections import Counter, defaultdict
-from statistics import median
 
 from sqlalchemy import delete, select
 from tornado import web
@@ -16,7 +14,8 @@ from .auth import ApiHandler
 from .db import Cohort, Extension, Progress, SurveyResponse
 from .openapi import openapi_document
 from .payloads import CohortIn, EventBatch, ExtensionIn, PayloadError, SurveyIn, parse
-from .progress import DELAYED, NOT_STARTED, as_utc, record_events
+from .progress import NOT_STARTED, as_utc, record_events
+from .reports import course_progress, survey_or_404, survey_results
 
 NAME = r"[^/]+"
 SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -123,66 +122,9 @@ class UserProgressHandler(ApiHandler):
             for course in index.courses}})
 
 
-class CourseMixin:
-    def course_or_404(self, course):
-        if course not in self.service.content.index.courses:
-            raise web.HTTPError(404, f"course: no course {course!r} in the live content")
-
-    async def visible_learners(self, course) -> dict[str, set[str]]:
-        """Learners in the cohorts of ``course`` this viewer may see, with their cohorts.
-
-        Admins see every learner; those outside any cohort are added from the data itself.
-        """
-        cohorts = await self.service.run_db(lambda s: list(s.scalars(
-            select(Cohort).where(Cohort.course == course))))
-        learners: dict[str, set[str]] = defaultdict(set)
-        for cohort in cohorts:
-            if self.viewer.teaches_cohort(cohort.group):
-                for user in await self.service.hub.members(cohort.group):
-                    learners[user].add(cohort.group)
-        if not self.viewer.admin and not self.viewer.is_instructor:
-            self.forbid(f"the learners of {course}")
-        return learners
-
-
-STATUS_CODES = {NOT_STARTED: "-", "in_progress": "i", "completed": "c", DELAYED: "d"}
-
-
-class CourseProgressHandler(CourseMixin, ApiHandler):
-    """The progress matrix of a course: one status letter per lesson per learner (compact, so a
-    class of thousands stays a small response), the delayed learners and the funnel."""
-
+class CourseProgressHandler(ApiHandler):
     async def get(self, course):
-        self.course_or_404(course)
-        learners = await self.visible_learners(course)
-        slugs = self.service.content.index.lesson_slugs(course)
-        position = {slug: i for i, slug in enumerate(slugs)}
-        # flags, not datetimes: parsing 2 x 120,000 SQLite timestamps would cost more than the rest
-        rows = await self.service.run_db(lambda s: s.execute(select(
-            Progress.user, Progress.lesson, Progress.status, Progress.first_opened.is_not(None),
-            Progress.active_seconds,
-        ).where(Progress.course == course)).all())
-        matrix = {user: ["-"] * len(slugs) for user in sorted(learners)}
-        started, done = Counter(), defaultdict(list)
-        for user, lesson, status, opened, active in rows:
-            row, index = matrix.get(user), position.get(lesson)
-            if row is None and self.viewer.admin:
-                row = matrix[user] = ["-"] * len(slugs)
-            if row is None or index is None:
-                continue
-            row[index] = STATUS_CODES.get(status, "?")
-            started[lesson] += bool(opened)
-            if status == "completed":
-                done[lesson].append(active)
-        funnel = [{"lesson": slug, "started": started[slug], "completed": len(done[slug]),
-                   "median_active_seconds": median(done[slug]) if done[slug] else None}
-                  for slug in slugs]
-        self.send({"course": course, "lessons": slugs,
-                   "legend": {code: status for status, code in STATUS_CODES.items()},
-                   "learners": {user: "".join(matrix[user]) for user in sorted(matrix)},
-                   "cohorts": {u: sorted(c) for u, c in learners.items()},
-                   "delayed": sorted(u for u, row in matrix.items() if "d" in row),
-                   "funnel": funnel})
+        self.send(await course_progress(self.service, self.viewer, course))
 
 
 class CohortsHandler(ApiHandler):
@@ -244,21 +186,15 @@ class ExtensionHandler(JsonBodyMixin, ApiHandler):
 
 
 class SurveyHandler(JsonBodyMixin, ApiHandler):
-    def survey_or_404(self, course, lesson):
-        survey = self.service.content.index.survey(course, lesson)
-        if survey is None:
-            raise web.HTTPError(404, f"lesson: {course}/{lesson} has no survey")
-        return survey
-
     async def get(self, course, lesson):
-        survey = self.survey_or_404(course, lesson)
+        survey = survey_or_404(self.service, course, lesson)
         row = await self.service.run_db(
             lambda s: s.get(SurveyResponse, (self.viewer.name, course, lesson)))
         self.send({"survey": survey.model_dump(mode="json"),
                    "answers": row.answers if row else None})
 
     async def put(self, course, lesson):
-        survey = self.survey_or_404(course, lesson)
+        survey = survey_or_404(self.service, course, lesson)
         body = self.body_as(SurveyIn)
         try:
             answers = survey.check_answers(body.answers)
@@ -272,27 +208,9 @@ class SurveyHandler(JsonBodyMixin, ApiHandler):
         self.send({"answers": answers})
 
 
-class SurveyResultsHandler(CourseMixin, SurveyHandler):
+class SurveyResultsHandler(ApiHandler):
     async def get(self, course, lesson):
-        survey = self.survey_or_404(course, lesson)
-        learners = await self.visible_learners(course)
-        rows = await self.service.run_db(lambda s: list(s.scalars(select(SurveyResponse).where(
-            SurveyResponse.course == course, SurveyResponse.lesson == lesson))))
-        if not self.viewer.admin:
-            rows = [r for r in rows if r.user in learners]
-        results = []
-        for question in survey.questions:
-            answers = [r.answers[question.id] for r in rows if question.id in r.answers]
-            entry = {"id": question.id, "type": question.type, "text": question.text,
-                     "answered": len(answers)}
-            if question.type == "text":
-                entry["answers"] = answers
-            else:
-                flat = [a for v in answers for a in (v if isinstance(v, list) else [v])]
-                entry["counts"] = dict(Counter(map(str, flat)))
-            results.append(entry)
-        self.send({"course": course, "lesson": lesson, "responses": len(rows),
-                   "questions": results})
+        self.send(await survey_results(self.service, self.viewer, course, lesson))
 
 
 class DeadlinesHandler(ApiHandler):

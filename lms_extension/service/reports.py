@@ -1,0 +1,108 @@
+"""What instructors and admins look at: a course's progress matrix and a lesson's survey
+results, limited to the learners the viewer may see. Shared by the API and the dashboard."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from statistics import median
+
+from sqlalchemy import select
+from tornado import web
+
+from .auth import Viewer
+from .db import Cohort, Progress, SurveyResponse
+from .progress import DELAYED, NOT_STARTED
+
+STATUS_CODES = {NOT_STARTED: "-", "in_progress": "i", "completed": "c", DELAYED: "d"}
+
+
+def course_or_404(service, course: str) -> None:
+    if course not in service.content.index.courses:
+        raise web.HTTPError(404, f"course: no course {course!r} in the live content")
+
+
+def survey_or_404(service, course: str, lesson: str):
+    survey = service.content.index.survey(course, lesson)
+    if survey is None:
+        raise web.HTTPError(404, f"lesson: {course}/{lesson} has no survey")
+    return survey
+
+
+async def visible_learners(service, viewer: Viewer, course: str) -> dict[str, set[str]]:
+    """Learners in the cohorts of ``course`` that ``viewer`` teaches, with their cohorts.
+
+    Admins see every cohort (and, in the reports, learners outside any cohort too).
+    """
+    if not viewer.admin and not viewer.is_instructor:
+        raise web.HTTPError(403, f"{viewer.name} may not see the learners of {course}")
+    cohorts = await service.run_db(lambda s: list(s.scalars(
+        select(Cohort).where(Cohort.course == course))))
+    learners: dict[str, set[str]] = defaultdict(set)
+    for cohort in cohorts:
+        if viewer.teaches_cohort(cohort.group):
+            for user in await service.hub.members(cohort.group):
+                learners[user].add(cohort.group)
+    return learners
+
+
+async def course_progress(service, viewer: Viewer, course: str) -> dict:
+    """The progress matrix of a course: one status letter per lesson per learner (compact, so
+    a class of thousands stays a small response), the delayed learners and the funnel."""
+    course_or_404(service, course)
+    learners = await visible_learners(service, viewer, course)
+    index = service.content.index
+    slugs = index.lesson_slugs(course)
+    position = {slug: i for i, slug in enumerate(slugs)}
+    # flags, not datetimes: parsing 120,000 SQLite timestamps would cost more than the rest
+    rows = await service.run_db(lambda s: s.execute(select(
+        Progress.user, Progress.lesson, Progress.status, Progress.first_opened.is_not(None),
+        Progress.active_seconds,
+    ).where(Progress.course == course)).all())
+    matrix = {user: ["-"] * len(slugs) for user in learners}
+    started, done = Counter(), defaultdict(list)
+    for user, lesson, status, opened, active in rows:
+        row, at = matrix.get(user), position.get(lesson)
+        if row is None and viewer.admin:
+            row = matrix[user] = ["-"] * len(slugs)
+        if row is None or at is None:
+            continue
+        row[at] = STATUS_CODES.get(status, "?")
+        started[lesson] += bool(opened)
+        if status == "completed":
+            done[lesson].append(active)
+    funnel = [{"lesson": slug, "title": index.lesson(course, slug)["title"],
+               "started": started[slug], "completed": len(done[slug]),
+               "median_active_seconds": median(done[slug]) if done[slug] else None}
+              for slug in slugs]
+    return {"course": course, "lessons": slugs,
+            "legend": {code: status for status, code in STATUS_CODES.items()},
+            "learners": {user: "".join(matrix[user]) for user in sorted(matrix)},
+            "cohorts": {u: sorted(c) for u, c in learners.items()},
+            "delayed": sorted(u for u, row in matrix.items() if "d" in row),
+            "funnel": funnel}
+
+
+async def survey_results(service, viewer: Viewer, course: str, lesson: str) -> dict:
+    """Answers to a lesson's survey: counts per option, free text as a list."""
+    survey = survey_or_404(service, course, lesson)
+    learners = await visible_learners(service, viewer, course)
+    rows = await service.run_db(lambda s: list(s.scalars(select(SurveyResponse).where(
+        SurveyResponse.course == course, SurveyResponse.lesson == lesson))))
+    if not viewer.admin:
+        rows = [r for r in rows if r.user in learners]
+    results = []
+    for question in survey.questions:
+        answers = [r.answers[question.id] for r in rows if question.id in r.answers]
+        entry = {"id": question.id, "type": question.type, "text": question.text,
+                 "answered": len(answers)}
+        if question.type == "text":
+            entry["answers"] = answers
+        else:
+            options = ([str(n) for n in range(1, question.scale + 1)]
+                       if question.type == "rating" else question.options)
+            flat = Counter(str(a) for v in answers for a in (v if isinstance(v, list) else [v]))
+            entry["counts"] = {option: flat[option] for option in options if flat[option]}
+            entry["options"] = options
+        results.append(entry)
+    return {"course": course, "lesson": lesson, "title": survey.title, "responses": len(rows),
+            "questions": results}
