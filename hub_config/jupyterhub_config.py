@@ -66,6 +66,8 @@ c.JupyterHub.services = [
             "LMS_WEBHOOK_SECRET": os.environ.get("LMS_WEBHOOK_SECRET", ""),
         },
         "oauth_no_confirm": True,
+        # dashboard logins carry the instructor scope (with its cohort filters) where granted
+        "oauth_client_allowed_scopes": ["custom:lms:instructor"],
         "display": True,  # listed in the hub's Services menu
     }
 ]
@@ -78,8 +80,8 @@ c.JupyterHub.custom_scopes = {
 c.JupyterHub.load_roles = [
     # every learner may use the LMS service (its own data only)
     {"name": "user", "scopes": ["self", "access:services!service=lms"]},
-    # the service reads group memberships, nothing more
-    {"name": "lms-service", "scopes": ["read:groups", "read:users:groups"], "services": ["lms"]},
+    # the service reads users (who is an admin, their groups) and group members; nothing more
+    {"name": "lms-service", "scopes": ["read:users", "read:groups"], "services": ["lms"]},
 ] + [
     # the members of <cohort>-instructors teach <cohort>: add instructors in the admin panel
     {

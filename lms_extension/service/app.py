@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlparse
 
-from jupyterhub.services.auth import HubAuth
+from jupyterhub.services.auth import HubAuth, HubOAuth
 from sqlalchemy import select
 from tornado import ioloop, web
 from traitlets import Float, Integer, Unicode, default
 from traitlets.config import Application
 
 from .content import ContentFollower
+from .dashboard import dashboard_routes
 from .db import Cohort, Extension, make_engine, make_sessionmaker
 from .handlers import routes
 from .hubclient import HubClient
@@ -136,8 +137,12 @@ class LmsService(Application):
         self.hub = HubClient(os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api"),
                              os.environ.get("JUPYTERHUB_API_TOKEN", ""), self.hub_cache_seconds)
         self.hub_auth = HubAuth(cache_max_age=60)
+        page_auth = HubOAuth(cache_max_age=60)
+        hub_prefix = os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/"
         self.web_app = web.Application(
-            routes(self.base_url), hub_auth=self.hub_auth, lms=self, xsrf_cookies=False,
+            routes(self.base_url) + dashboard_routes(self.base_url),
+            hub_auth=self.hub_auth, page_auth=page_auth, lms=self, hub_prefix=hub_prefix,
+            cookie_secret=os.urandom(32), login_url=page_auth.login_url, xsrf_cookies=False,
         )
 
     async def run_db(self, work):

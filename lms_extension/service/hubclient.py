@@ -40,5 +40,8 @@ class HubClient:
         return await self._get(f"/groups/{quote(group, safe='')}") is not None
 
     async def cohorts_of(self, user: str) -> set[str]:
-        model = await self._get(f"/users/{quote(user, safe='')}")
+        model = await self.user(user)
         return set(model.get("groups", [])) if model else set()
+
+    async def user(self, name: str) -> dict | None:
+        return await self._get(f"/users/{quote(name, safe='')}")

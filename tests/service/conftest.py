@@ -80,7 +80,7 @@ def event(kind: str, lesson: str, course: str = "dl-basics", **fields) -> dict:
 def lms(db_url, content_remote, run_id, tmp_path_factory):
     state = tmp_path_factory.mktemp("lms-hub")
     hub = Hub(state, str(content_remote), f"{run_id}-svc",
-              {"LMS_SERVICE_DB_URL": db_url, "LMS_COHORTS": COHORTS})
+              {"LMS_SERVICE_DB_URL": db_url, "LMS_COHORTS": COHORTS, "LMS_ADMIN_USERS": "adam"})
     hub.start()
     service = Lms(hub)
     deadline = time.monotonic() + 60

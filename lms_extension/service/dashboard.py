@@ -1,0 +1,125 @@
+"""The instructors' dashboard at ``/services/lms/``: server-rendered pages behind hub OAuth."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import jinja2
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from sqlalchemy import select
+from tornado import web
+
+from .auth import Viewer
+from .db import Cohort
+from .identicon import identicon_svg
+from .reports import course_or_404, course_progress, survey_results
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=True,
+)
+SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
+
+
+class PageHandler(HubOAuthenticated, web.RequestHandler):
+    """A dashboard page: the hub's OAuth login, then the viewer's role decides what shows."""
+
+    @property
+    def hub_auth(self):
+        return self.settings["page_auth"]
+
+    @property
+    def service(self):
+        return self.settings["lms"]
+
+    async def viewer(self) -> Viewer:
+        model = self.current_user
+        user = await self.service.hub.user(model["name"])
+        return Viewer.from_model({**model, "admin": bool(user and user.get("admin"))})
+
+    def render_page(self, template: str, **context) -> None:
+        hub_prefix = self.settings.get("hub_prefix", "/hub/")
+        page = TEMPLATES.get_template(template).render(
+            base=self.service.base_url, hub=hub_prefix, **context)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(page)
+
+
+class OAuthCallback(HubOAuthCallbackHandler):
+    """The end of the hub OAuth login, with the dashboard's own HubOAuth (the API's HubAuth
+    takes tokens only)."""
+
+    @property
+    def hub_auth(self):
+        return self.settings["page_auth"]
+
+
+class HomePage(PageHandler):
+    @web.authenticated
+    async def get(self):
+        viewer = await self.viewer()
+        index = self.service.content.index
+        cohorts = await self.service.run_db(lambda s: list(s.scalars(select(Cohort))))
+        self.render_page("home.html", viewer=viewer, courses=list(index.courses.values()),
+                         cohorts=[c for c in cohorts if viewer.teaches_cohort(c.group)],
+                         staff=viewer.admin or viewer.is_instructor)
+
+
+class CoursePage(PageHandler):
+    @web.authenticated
+    async def get(self, course):
+        viewer = await self.viewer()
+        data = await course_progress(self.service, viewer, course)
+        index = self.service.content.index
+        lessons = index.courses[course]["lessons"]
+        self.render_page("course.html", viewer=viewer, data=data, lessons=lessons,
+                         title=index.courses[course]["title"])
+
+
+class CourseCsv(PageHandler):
+    @web.authenticated
+    async def get(self, course):
+        data = await course_progress(self.service, await self.viewer(), course)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["learner", "cohorts", *data["lessons"]])
+        for user, row in data["learners"].items():
+            writer.writerow([user, " ".join(data["cohorts"].get(user, [])),
+                             *(data["legend"][code] for code in row)])
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{course}-progress.csv"')
+        self.finish(out.getvalue())
+
+
+class SurveyPage(PageHandler):
+    @web.authenticated
+    async def get(self, course, lesson):
+        viewer = await self.viewer()
+        course_or_404(self.service, course)
+        data = await survey_results(self.service, viewer, course, lesson)
+        self.render_page("survey.html", viewer=viewer, data=data,
+                         lesson_title=self.service.content.index.lesson(course, lesson)["title"])
+
+
+class IdenticonHandler(PageHandler):
+    @web.authenticated
+    async def get(self, name):
+        self.set_header("Content-Type", "image/svg+xml")
+        self.set_header("Cache-Control", "private, max-age=86400")
+        self.finish(identicon_svg(name))
+
+
+def dashboard_routes(base: str) -> list[tuple]:
+    root = re.escape(base.rstrip("/"))
+    return [
+        (rf"{root}/?", HomePage),
+        (rf"{root}/oauth_callback", OAuthCallback),
+        (rf"{root}/courses/({SLUG})", CoursePage),
+        (rf"{root}/courses/({SLUG})/progress\.csv", CourseCsv),
+        (rf"{root}/courses/({SLUG})/surveys/({SLUG})", SurveyPage),
+        (rf"{root}/identicon/([^/]+)\.svg", IdenticonHandler),
+    ]
+
