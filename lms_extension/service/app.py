@@ -101,6 +101,10 @@ class LmsService(Application):
         4, help="Threads that run database work off the event loop."
     ).tag(config=True)
 
+    dashboard_page_size = Integer(
+        100, help="Learners per page of a course's progress table in the dashboard."
+    ).tag(config=True)
+
     hub_cache_seconds = Float(
         30.0, help="Seconds the service caches group memberships read from the hub."
     ).tag(config=True)

@@ -40,6 +40,13 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         user = await self.service.hub.user(model["name"])
         return Viewer.from_model({**model, "admin": bool(user and user.get("admin"))})
 
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = self._reason
+        if isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        self.render_page("error.html", viewer=None, status=status_code, message=message)
+
     def render_page(self, template: str, **context) -> None:
         hub_prefix = self.settings.get("hub_prefix", "/hub/")
         page = TEMPLATES.get_template(template).render(
@@ -75,8 +82,17 @@ class CoursePage(PageHandler):
         data = await course_progress(self.service, viewer, course)
         index = self.service.content.index
         lessons = index.courses[course]["lessons"]
+        size = self.service.dashboard_page_size
+        learners = list(data["learners"].items())
+        pages = max(1, -(-len(learners) // size))
+        try:
+            number = min(max(int(self.get_argument("page", "1")), 1), pages)
+        except ValueError:
+            raise web.HTTPError(400, "page: must be a whole number") from None
+        shown = learners[(number - 1) * size: number * size]
         self.render_page("course.html", viewer=viewer, data=data, lessons=lessons,
-                         title=index.courses[course]["title"])
+                         title=index.courses[course]["title"], rows=shown, page=number,
+                         pages=pages, first=(number - 1) * size + 1)
 
 
 class CourseCsv(PageHandler):

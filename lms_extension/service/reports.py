@@ -4,9 +4,8 @@ results, limited to the learners the viewer may see. Shared by the API and the d
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from statistics import median
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal, or_, select
 from tornado import web
 
 from .auth import Viewer
@@ -45,6 +44,37 @@ async def visible_learners(service, viewer: Viewer, course: str) -> dict[str, se
     return learners
 
 
+def _course_rows(session, course: str, users: list[str] | None) -> tuple[list, list]:
+    """Per learner, "lesson:status,…" (aggregated in SQL: 2,000 rows rather than 120,000);
+    per lesson, how many started and completed it and the median active time of those who
+    completed it (a window function, on SQLite and PostgreSQL alike). ``users``: only these
+    learners (None: all)."""
+    where = [Progress.course == course]
+    if users is not None:
+        where.append(Progress.user.in_(users))
+    cells = func.aggregate_strings(Progress.lesson + literal(":") + Progress.status, ",")
+    matrix = session.execute(select(Progress.user, cells).where(*where)
+                             .group_by(Progress.user)).all()
+    counts = select(
+        Progress.lesson,
+        func.count(Progress.first_opened).label("started"),
+        func.sum(case((Progress.status == "completed", 1), else_=0)).label("completed"),
+    ).where(*where).group_by(Progress.lesson).subquery()
+    ranked = select(
+        Progress.lesson, Progress.active_seconds,
+        func.row_number().over(partition_by=Progress.lesson,
+                               order_by=Progress.active_seconds).label("rn"),
+        func.count().over(partition_by=Progress.lesson).label("n"),
+    ).where(*where, Progress.status == "completed").subquery()
+    medians = select(ranked.c.lesson, func.avg(ranked.c.active_seconds).label("median")).where(
+        or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+    ).group_by(ranked.c.lesson).subquery()
+    funnel = session.execute(
+        select(counts.c.lesson, counts.c.started, counts.c.completed, medians.c.median)
+        .join(medians, medians.c.lesson == counts.c.lesson, isouter=True)).all()
+    return matrix, funnel
+
+
 async def course_progress(service, viewer: Viewer, course: str) -> dict:
     """The progress matrix of a course: one status letter per lesson per learner (compact, so
     a class of thousands stays a small response), the delayed learners and the funnel."""
@@ -53,27 +83,28 @@ async def course_progress(service, viewer: Viewer, course: str) -> dict:
     index = service.content.index
     slugs = index.lesson_slugs(course)
     position = {slug: i for i, slug in enumerate(slugs)}
-    # flags, not datetimes: parsing 120,000 SQLite timestamps would cost more than the rest
-    rows = await service.run_db(lambda s: s.execute(select(
-        Progress.user, Progress.lesson, Progress.status, Progress.first_opened.is_not(None),
-        Progress.active_seconds,
-    ).where(Progress.course == course)).all())
+    users = None if viewer.admin else sorted(learners)
+    matrix_rows, funnel_rows = await service.run_db(lambda s: _course_rows(s, course, users))
     matrix = {user: ["-"] * len(slugs) for user in learners}
-    started, done = Counter(), defaultdict(list)
-    for user, lesson, status, opened, active in rows:
-        row, at = matrix.get(user), position.get(lesson)
+    for user, cells in matrix_rows:
+        row = matrix.get(user)
         if row is None and viewer.admin:
             row = matrix[user] = ["-"] * len(slugs)
-        if row is None or at is None:
+        if row is None:
             continue
-        row[at] = STATUS_CODES.get(status, "?")
-        started[lesson] += bool(opened)
-        if status == "completed":
-            done[lesson].append(active)
-    funnel = [{"lesson": slug, "title": index.lesson(course, slug)["title"],
-               "started": started[slug], "completed": len(done[slug]),
-               "median_active_seconds": median(done[slug]) if done[slug] else None}
-              for slug in slugs]
+        for cell in cells.split(","):
+            lesson, _, status = cell.partition(":")
+            at = position.get(lesson)
+            if at is not None:
+                row[at] = STATUS_CODES.get(status, "?")
+    by_lesson = {lesson: (started, completed, med) for lesson, started, completed, med
+                 in funnel_rows}
+    funnel = []
+    for slug in slugs:
+        started, completed, med = by_lesson.get(slug, (0, 0, None))
+        funnel.append({"lesson": slug, "title": index.lesson(course, slug)["title"],
+                       "started": started, "completed": completed,
+                       "median_active_seconds": med})
     return {"course": course, "lessons": slugs,
             "legend": {code: status for status, code in STATUS_CODES.items()},
             "learners": {user: "".join(matrix[user]) for user in sorted(matrix)},

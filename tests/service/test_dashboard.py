@@ -54,6 +54,13 @@ def test_an_instructor_sees_their_cohort(classroom):
     assert icon.headers["Content-Type"].startswith("image/svg+xml") and "<rect" in icon.text
 
 
+def test_a_bad_page_number_is_refused(classroom):
+    lms, teacher = classroom
+    r = page(teacher, lms, "courses/dl-basics?page=first")
+    assert r.status_code == 400 and "page: must be a whole number" in r.text
+    assert page(teacher, lms, "courses/dl-basics?page=99").status_code == 200  # the last page
+
+
 def test_csv_export(classroom):
     lms, teacher = classroom
     r = page(teacher, lms, "courses/dl-basics/progress.csv")
