@@ -51,10 +51,11 @@ c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 # -- the LMS service (progress, cohorts, surveys) ---------------------------------------------------
 lms_dir = os.path.join(state_dir, "lms")
 os.makedirs(lms_dir, exist_ok=True)
+lms_url = "http://127.0.0.1:" + os.environ.get("LMS_SERVICE_PORT", "10101")
 c.JupyterHub.services = [
     {
         "name": "lms",
-        "url": "http://127.0.0.1:" + os.environ.get("LMS_SERVICE_PORT", "10101"),
+        "url": lms_url,
         "command": [sys.executable, "-m", "lms_extension.service"],
         "cwd": lms_dir,
         "environment": {
@@ -90,6 +91,12 @@ c.JupyterHub.load_roles = [
         "groups": [f"{cohort}-instructors"],
     }
     for cohort in env_list("LMS_COHORTS")
+]
+
+# lesson servers forward learner events to the service with their own token
+c.LessonSpawner.lms_service_url = os.environ.get("LMS_SERVICE_CONTAINER_URL", lms_url + "/services/lms")
+c.Spawner.server_token_scopes = [
+    "access:servers!server", "users:activity!user", "access:services!service=lms",
 ]
 
 # -- login -----------------------------------------------------------------------------------------

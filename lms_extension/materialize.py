@@ -59,7 +59,8 @@ def _copy_new(src: Path, dest: Path) -> None:
 
 def materialize(content_dir: Path, lesson_slug: str, home: Path, course_slug: str) -> Materialized:
     """Copy the lesson's files that the home folder lacks; keep every existing file."""
-    course = read_course(content_dir / "course.yaml")
+    # the content version was validated when it was published: no need to re-check notebooks
+    course = read_course(content_dir / "course.yaml", check_notebooks=False)
     lesson = course.lesson(lesson_slug)
     if lesson is None:
         raise LookupError(f"course {course.slug!r} has no lesson {lesson_slug!r}")

@@ -108,6 +108,15 @@ class LessonSpawner(DockerSpawner):
         help="Address lesson servers listen on with ``host_networking``.",
     ).tag(config=True)
 
+    lms_service_url = Unicode(
+        "",
+        help="""URL of the LMS service as lesson containers reach it (e.g.
+        ``http://127.0.0.1:10101/services/lms`` with host networking), given to them as
+        ``LMS_SERVICE_URL``: their server extension forwards learner events there. Empty: events
+        stay queued in the learner's home.
+        """,
+    ).tag(config=True)
+
     ready_poll_interval = Float(
         0.05,
         help="""Seconds between checks that a starting lesson server answers. ``start()`` returns
@@ -317,6 +326,8 @@ class LessonSpawner(DockerSpawner):
                 LMS_CONTENT_DIR=posixpath.join(self.content_mount_path, ref.course_dir),
                 LMS_ENVIRONMENT=ref.environment_name,
             )
+        if self.lms_service_url:
+            env["LMS_SERVICE_URL"] = self.lms_service_url
         return env
 
     def get_state(self):
