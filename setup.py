@@ -70,6 +70,7 @@ setup(
             "pytest>=8",
             "requests>=2.31",
             "ipykernel>=6.29",
+            "pytest-jupyter[server]>=0.10",
         ],
     },
     entry_points={

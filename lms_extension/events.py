@@ -78,7 +78,7 @@ class EventForwarder:
     def __init__(self, queue: EventQueue, service_url: str, token: str, batch_size: int = 200,
                  max_pause: float = 60.0):
         self.queue = queue
-        self.url = service_url.rstrip("/") + "/api/events"
+        self.url = service_url.rstrip("/") + "/api/events" if service_url else ""
         self.token = token
         self.batch_size = batch_size
         self.max_pause = max_pause
@@ -94,7 +94,7 @@ class EventForwarder:
     async def flush(self, force: bool = False) -> int:
         """Send what is queued, batch by batch, until empty or the service fails; return the
         number of events the service now holds that it did not before."""
-        if not force and time.monotonic() < self.next_try:
+        if not self.url or (not force and time.monotonic() < self.next_try):
             return 0
         accepted = 0
         while batch := self.queue.peek(self.batch_size):

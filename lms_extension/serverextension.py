@@ -6,7 +6,10 @@ serves, under ``/lms/api/``:
 
 - ``context``: the lesson this server was started for and what was brought into the home;
 - ``events``: POST a batch of learner events (kept in a durable queue in the home folder and
-  forwarded to the LMS service at ``LMS_SERVICE_URL``), GET the queue's state.
+  forwarded to the LMS service at ``LMS_SERVICE_URL``), GET the queue's state;
+- ``outline``: the course outline with the learner's status (from the LMS service; the last
+  one is kept on disk and served, marked stale, while the service cannot be reached);
+- ``access``: who other than the owner used this server (admins, instructors), and when.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from . import __version__
+from .access import AccessLog
 from .events import EventForwarder, EventQueue
 from .materialize import Materialized, materialize
+from .outline import OutlineSource
 
-QUEUE_FILE = ".local/share/lms/events.sqlite"
+STATE_DIR = ".local/share/lms"  # in the learner's home, which outlives the container
 FORWARD_INTERVAL = 5.0
 MAX_EVENTS_BODY = 262_144
 
@@ -65,8 +70,21 @@ class EventsHandler(APIHandler):
         self.finish(json.dumps({"received": queued, **forwarder.status()}))
 
 
-def _event_forwarder(serverapp) -> EventForwarder:
-    queue = EventQueue(Path(os.path.expanduser("~")) / QUEUE_FILE)
+class OutlineHandler(APIHandler):
+    @web.authenticated
+    async def get(self):
+        self.finish(json.dumps(await self.settings["lms_outline"].get()))
+
+
+class AccessHandler(APIHandler):
+    @web.authenticated
+    async def get(self):
+        log = self.settings["lms_access"]
+        self.finish(json.dumps({"owner": log.owner, "visits": log.records()}))
+
+
+def _event_forwarder(serverapp, state: Path) -> EventForwarder:
+    queue = EventQueue(state / "events.sqlite")
     forwarder = EventForwarder(queue, os.environ.get("LMS_SERVICE_URL", ""),
                                os.environ.get("JUPYTERHUB_API_TOKEN", ""))
     if os.environ.get("LMS_SERVICE_URL"):
@@ -115,11 +133,31 @@ def _lesson_context(serverapp) -> dict:
     return context
 
 
+def _watch_access(settings: dict, access: AccessLog) -> None:
+    previous = settings.get("log_function")
+
+    def log_function(handler):
+        access.observe(handler)
+        if previous is not None:
+            previous(handler)
+
+    settings["log_function"] = log_function
+
+
 def _load_jupyter_server_extension(serverapp):
-    serverapp.web_app.settings["lms"] = _lesson_context(serverapp)
-    serverapp.web_app.settings["lms_events"] = _event_forwarder(serverapp)
-    base_url = serverapp.web_app.settings["base_url"]
+    settings = serverapp.web_app.settings
+    env = os.environ
+    state = Path(os.path.expanduser("~")) / STATE_DIR
+    settings["lms"] = _lesson_context(serverapp)
+    settings["lms_events"] = _event_forwarder(serverapp, state)
+    settings["lms_outline"] = OutlineSource(
+        env.get("LMS_SERVICE_URL", ""), env.get("JUPYTERHUB_API_TOKEN", ""),
+        env.get("JUPYTERHUB_USER", ""), state / "outline.json")
+    settings["lms_access"] = AccessLog(env.get("JUPYTERHUB_USER", ""), state / "access.jsonl")
+    _watch_access(settings, settings["lms_access"])
+    base_url = settings["base_url"]
     serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base_url, "lms", "api", "context"), ContextHandler),
-        (url_path_join(base_url, "lms", "api", "events"), EventsHandler),
+        (url_path_join(base_url, "lms", "api", name), handler)
+        for name, handler in (("context", ContextHandler), ("events", EventsHandler),
+                              ("outline", OutlineHandler), ("access", AccessHandler))
     ])

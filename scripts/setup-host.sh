@@ -35,8 +35,10 @@ if [ ! -x .venv/bin/python ]; then
   say "creating the Python environment in .venv"
   python3 -m venv .venv
 fi
-say "installing the platform into .venv"
-.venv/bin/pip install -q -e ".[hub,test]"
+# the hub side by default; the tests add the user side and the test tools (LMS_EXTRAS)
+extras="${LMS_EXTRAS:-hub}"
+say "installing the platform into .venv ($extras)"
+.venv/bin/pip install -q -e ".[$extras]"
 
 say "building the lesson images (skips those up to date)"
 .venv/bin/python images/build.py

@@ -3,6 +3,6 @@
 # Extra arguments go to pytest, e.g.  scripts/test.sh -k restart
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-host.sh
+LMS_EXTRAS=hub,lab,test bash scripts/setup-host.sh
 bash scripts/setup-postgres.sh   # the LMS service tests also run on PostgreSQL
 exec .venv/bin/python -m pytest "$@"

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# a real Jupyter Server for the server extension's handler tests (tests/lab)
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
 from .hubctl import ROOT, Hub
 
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -1,0 +1,75 @@
+"""The course outline with the learner's status, from the LMS service, kept on disk so that it
+is still served (marked stale) while the service cannot be reached."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+
+class OutlineSource:
+    def __init__(self, service_url: str, token: str, user: str, cache_file: Path,
+                 max_age: float = 30.0):
+        self.service_url = service_url.rstrip("/")
+        self.token = token
+        self.user = user
+        self.cache_file = cache_file
+        self.max_age = max_age
+        self._fetched = 0.0
+
+    async def _get(self, path: str) -> dict:
+        response = await AsyncHTTPClient().fetch(
+            f"{self.service_url}/api/{path}", request_timeout=10,
+            headers={"Authorization": f"token {self.token}"})
+        return json.loads(response.body)
+
+    async def fetch(self) -> dict:
+        catalog = await self._get("catalog")
+        progress = await self._get(f"progress/{self.user}")
+        courses = []
+        for course in catalog.get("courses", []):
+            status = {row["lesson"]: row for row in progress["courses"].get(course["slug"], [])}
+            lessons = [{
+                "slug": lesson["slug"], "title": lesson["title"],
+                "environment": lesson["environment"], "due": lesson.get("due"),
+                "survey": lesson.get("survey"), "completion": lesson["completion"],
+                "notebooks": [f"{course['slug']}/{nb}" for nb in lesson["notebooks"]],
+                **{k: v for k, v in status.get(lesson["slug"], {}).items() if k != "lesson"},
+            } for lesson in course["lessons"]]
+            courses.append({"slug": course["slug"], "title": course["title"],
+                            "lessons": lessons})
+        return {"version": catalog.get("version"), "user": self.user, "courses": courses}
+
+    async def get(self) -> dict:
+        """The outline: fresh if possible, else the last one saved (``stale``: true)."""
+        cached = self._read_cache()
+        if cached and time.time() - cached["fetched_at"] < self.max_age and not cached.get("stale"):
+            return cached
+        try:
+            if not self.service_url:
+                raise OSError("no LMS_SERVICE_URL is set")
+            outline = await self.fetch()
+        except (HTTPClientError, OSError, ValueError, KeyError) as exc:
+            if cached is None:
+                return {"courses": [], "stale": True, "error": f"the LMS service did not "
+                        f"answer ({type(exc).__name__}: {exc}) and nothing is saved yet"}
+            return {**cached, "stale": True, "error": f"{type(exc).__name__}: {exc}"}
+        outline.update(fetched_at=time.time(), stale=False)
+        self._write_cache(outline)
+        return outline
+
+    def _read_cache(self) -> dict | None:
+        try:
+            return json.loads(self.cache_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _write_cache(self, outline: dict) -> None:
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.cache_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(outline))
+        os.replace(tmp, self.cache_file)

@@ -1,0 +1,92 @@
+"""The server extension's API in a real Jupyter Server: auth on every route, the event queue,
+the outline without a service, access notices."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+NAMES = ("context", "events", "outline", "access")
+
+
+def lms_routes(app):
+    """Every route the extension added (walking the server's own routers)."""
+    found, todo = [], [app.web_app.default_router]
+    while todo:
+        for rule in todo.pop().rules:
+            if hasattr(rule.target, "rules"):
+                todo.append(rule.target)
+            pattern = getattr(rule.matcher, "regex", None)
+            if pattern is not None and "/lms/" in pattern.pattern:
+                found.append(pattern.pattern.rstrip("$"))
+    return found
+
+
+async def test_every_route_rejects_requests_without_a_token(jp_serverapp, jp_fetch):
+    routes = lms_routes(jp_serverapp)
+    names = sorted(r.rsplit("/", 1)[1] for r in routes)
+    assert names == sorted(NAMES), routes
+    for name in names:
+        for method, body in (("GET", None), ("POST", "{}")):
+            with pytest.raises(HTTPClientError) as err:
+                await jp_fetch("lms", "api", name, method=method, body=body,
+                               headers={"Authorization": ""})
+            assert err.value.code in (401, 403, 405), (name, method, err.value.code)
+            if method == "GET":
+                assert err.value.code in (401, 403), name
+
+
+def event(**fields):
+    return {"id": str(uuid.uuid4()), "kind": "lesson_opened", "course": "dl-basics",
+            "lesson": "numpy-basics", "at": datetime.now(timezone.utc).isoformat(), **fields}
+
+
+async def test_events_are_queued_durably_without_a_service(jp_fetch, lms_env):
+    r = await jp_fetch("lms", "api", "events", method="POST",
+                       body=json.dumps({"events": [event(), event()]}))
+    data = json.loads(r.body)
+    assert (data["received"], data["queued"]) == (2, 2)
+    assert (lms_env / ".local/share/lms/events.sqlite").is_file()
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("lms", "api", "events", method="POST",
+                       body=json.dumps({"events": [event(colour="red")]}))
+    assert err.value.code == 400
+    assert "events.0.colour" in json.loads(err.value.response.body)["message"]
+    status = json.loads((await jp_fetch("lms", "api", "events")).body)
+    assert status["queued"] == 2
+
+
+async def test_the_outline_says_why_it_is_empty_without_a_service(jp_fetch):
+    outline = json.loads((await jp_fetch("lms", "api", "outline")).body)
+    assert outline["stale"] is True and outline["courses"] == []
+    assert "no LMS_SERVICE_URL" in outline["error"]
+
+
+async def test_visits_by_others_are_recorded_for_the_owner(jp_fetch, jp_serverapp, lms_env):
+    me = json.loads((await jp_fetch("api", "me")).body)["identity"]["username"]
+    assert me != "owner"
+    await jp_fetch("api", "contents")
+    visits = json.loads((await jp_fetch("lms", "api", "access")).body)
+    assert visits["owner"] == "owner" and visits["visits"]
+    assert all(v["who"] != "owner" and v["path"].startswith("/") for v in visits["visits"])
+    assert (lms_env / ".local/share/lms/access.jsonl").is_file()
+
+
+def test_the_owners_own_requests_are_not_recorded(tmp_path):
+    from types import SimpleNamespace
+
+    from lms_extension.access import AccessLog
+
+    log = AccessLog("owner", tmp_path / "access.jsonl")
+    request = SimpleNamespace(path="/user/owner/api/contents", method="GET")
+    log.observe(SimpleNamespace(current_user=SimpleNamespace(username="owner"), request=request))
+    assert log.records() == []
+    visitor = SimpleNamespace(current_user=SimpleNamespace(username="ta-anna"), request=request)
+    log.observe(visitor)
+    log.observe(visitor)  # within the same minute: one record
+    assert [(v["who"], v["path"]) for v in log.records()] == [
+        ("ta-anna", "/user/owner/api/contents")]
