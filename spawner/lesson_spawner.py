@@ -23,6 +23,7 @@ from lms_extension.content.errors import LessonNotFound
 
 from .content_source import ContentSource, ContentUnavailable
 from .form import render_form
+from .limits import LessonLimits
 from .readiness import wait_until_answers
 
 ACCEPTED_OPTIONS = frozenset({"lesson"})
@@ -34,7 +35,7 @@ def _free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-class LessonSpawner(DockerSpawner):
+class LessonSpawner(LessonLimits, DockerSpawner):
     """Start each lesson in its own environment's Docker image."""
 
     content_repo = Unicode(
@@ -242,6 +243,7 @@ class LessonSpawner(DockerSpawner):
         self.content_version = version.sha
         self.content_path = str(version.path)
         self.image = ref.environment.image
+        self.limits = self.resolve_limits(ref)
         notebook = posixpath.join(ref.course.slug, ref.first_notebook)
         self.default_url = f"/lab/tree/{notebook}"
 
@@ -311,6 +313,10 @@ class LessonSpawner(DockerSpawner):
     @property
     def volume_binds(self):
         binds = super().volume_binds
+        for source in binds:
+            if str(source).rstrip("/").endswith("docker.sock"):
+                raise RuntimeError(f"refusing to mount {source} into a lesson container: the "
+                                   "Docker socket gives whoever holds it the host")
         if self.content_path:
             binds[self.content_path] = {"bind": self.content_mount_path, "mode": "ro"}
         return binds

@@ -21,3 +21,5 @@ c.LessonSpawner.home_volume_name_template = f"lms-test-{run_id}-home-{{username}
 # the test suite keeps stopped containers, so it also covers replacing a kept container
 if os.environ.get("LMS_TEST_KEEP_CONTAINERS") == "1":
     c.LessonSpawner.remove = False
+# a hub cap below what the torch environment asks (4G), to see the cap win
+c.LessonSpawner.max_memory = "3G"

@@ -31,11 +31,40 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_BYTES = re.compile(r"^(\d+(?:\.\d+)?)([KMGT]?)$")
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_bytes(value: str) -> int:
+    """``"512M"``, ``"2G"``, ``"1.5G"`` or a plain number of bytes, as bytes."""
+    match = _BYTES.match(str(value).strip().upper())
+    if not match:
+        raise ValueError(f"{value!r} is not a size like 512M or 2G")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+class Resources(_Strict):
+    """What one lesson server of an environment may use; the hub's caps have the last word."""
+
+    memory: str | None = None  # e.g. 4G
+    cpus: float | None = Field(default=None, gt=0, le=256)
+    pids: int | None = Field(default=None, ge=64, le=1_000_000)
+    shm: str | None = None  # /dev/shm size, e.g. 1G (PyTorch data loaders need room)
+
+    @field_validator("memory", "shm")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None and parse_bytes(value) < 2**20:
+            raise ValueError(f"{value!r} is less than 1M")
+        return value
+
+
 class Environment(_Strict):
-    """A named runtime for lessons: one Docker image, optionally with GPUs."""
+    """A named runtime for lessons: one Docker image, optionally with GPUs and resources."""
 
     image: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
     gpu: int = Field(default=0, ge=0, le=16)
+    resources: Resources = Resources()
 
 
 class Completion(_Strict):

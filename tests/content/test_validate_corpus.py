@@ -80,6 +80,10 @@ CASES = {
                          "course-a/course.yaml:14: lessons.1.notebooks.0: 02-two/gone.ipynb does not"),
     "not a notebook": (_manifest("[02-two/two.ipynb]", "[02-two/two.py]"),
                        "course-a/course.yaml:14: lessons.1.notebooks: Value error, '02-two/two.py' is"),
+    "bad resource size": (_manifest('cpu: {image: "lms/scipy:latest"}',
+                                    'cpu: {image: "lms/scipy:latest", resources: {memory: lots}}'),
+                          "course-a/course.yaml:4: environments.cpu.resources.memory: Value error, "
+                          "'lots' is not a size like 512M or 2G"),
     "bad due date": (_manifest("due: 7d", "due: next tuesday"),
                      "course-a/course.yaml:11: lessons.0.due: Value error, 'next tuesday' is neither"),
     "bad completion rule": (_manifest("due: 7d", "due: 7d\n    completion: auto"),

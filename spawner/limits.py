@@ -1,0 +1,147 @@
+"""Resources and hardening of lesson containers.
+
+An environment may ask for memory, CPUs, processes and shared memory (``resources`` in
+course.yaml); the hub's defaults fill what it leaves out and the hub's caps have the last word.
+Every lesson container also runs with all Linux capabilities dropped and no way to gain
+privileges, and never gets the Docker socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from traitlets import Bool, Float, Int, Unicode
+from traitlets.config import Configurable
+
+from lms_extension.content.model import Resources, parse_bytes
+
+CPU_PERIOD = 100_000
+
+
+@dataclass
+class Limits:
+    memory: int | None = None  # bytes
+    cpus: float | None = None
+    pids: int | None = None
+    shm: int | None = None  # bytes
+    capped: list[str] = field(default_factory=list)  # what the hub's caps lowered
+
+    def host_config(self, drop_capabilities: bool) -> dict:
+        """Docker host-config settings (docker-py names) for these limits and the hardening."""
+        config: dict = {"privileged": False}
+        if drop_capabilities:
+            config.update(cap_drop=["ALL"], security_opt=["no-new-privileges"])
+        if self.memory:
+            config["mem_limit"] = self.memory
+        if self.cpus:
+            config.update(cpu_period=CPU_PERIOD, cpu_quota=int(self.cpus * CPU_PERIOD))
+        if self.pids:
+            config["pids_limit"] = self.pids
+        if self.shm:
+            config["shm_size"] = self.shm
+        return config
+
+
+def _size(value) -> int | None:
+    if value in (None, "", 0):
+        return None
+    return value if isinstance(value, int) else parse_bytes(value)
+
+
+def resolve_limits(asked: Resources, defaults: dict, caps: dict) -> Limits:
+    """The environment's ``asked`` resources, ``defaults`` for the rest, lowered to ``caps``.
+
+    ``defaults`` and ``caps`` map memory/cpus/pids/shm to a value (sizes as bytes or "2G");
+    a missing or empty cap means no cap.
+    """
+    limits = Limits()
+    for name in ("memory", "cpus", "pids", "shm"):
+        value = getattr(asked, name)
+        if value is None:
+            value = defaults.get(name)
+        sized = name in ("memory", "shm")
+        value = _size(value) if sized else (value or None)
+        cap = _size(caps.get(name)) if sized else (caps.get(name) or None)
+        if cap is not None and (value is None or value > cap):
+            if value is not None:
+                limits.capped.append(name)
+            value = cap
+        setattr(limits, name, value)
+    return limits
+
+
+class LessonLimits(Configurable):
+    """The settings and hooks of ``LessonSpawner`` for resources and hardening."""
+
+    limits: Limits | None = None
+
+    default_memory = Unicode(
+        "",
+        help="""Memory of a lesson container whose environment names none (e.g. ``2G``; empty:
+        DockerSpawner's ``mem_limit``, if set).""",
+    ).tag(config=True)
+
+    max_memory = Unicode(
+        "",
+        help="Most memory any lesson container gets, whatever its environment asks (e.g. ``8G``).",
+    ).tag(config=True)
+
+    max_cpus = Float(
+        0.0, help="Most CPUs any lesson container gets (0: no cap)."
+    ).tag(config=True)
+
+    default_pids = Int(
+        1024, help="Process limit of a lesson container whose environment names none."
+    ).tag(config=True)
+
+    max_pids = Int(
+        8192, help="Highest process limit an environment may ask for (0: no cap)."
+    ).tag(config=True)
+
+    default_shm = Unicode(
+        "256M",
+        help="""Size of /dev/shm in a lesson container whose environment names none (Docker's own
+        default, 64M, is too small for PyTorch data loaders).""",
+    ).tag(config=True)
+
+    max_shm = Unicode(
+        "4G", help="Largest /dev/shm an environment may ask for (empty: no cap)."
+    ).tag(config=True)
+
+    drop_capabilities = Bool(
+        True,
+        help="""Run lesson containers with every Linux capability dropped and
+        ``no-new-privileges``; learners need none of them.""",
+    ).tag(config=True)
+
+    def resolve_limits(self, ref) -> Limits:
+        """The limits of lesson ``ref``'s container: its environment's ask, the defaults, the caps."""
+        limits = resolve_limits(
+            ref.environment.resources,
+            {"memory": self.default_memory or self.mem_limit, "cpus": self.cpu_limit,
+             "pids": self.default_pids, "shm": self.default_shm},
+            {"memory": self.max_memory, "cpus": self.max_cpus, "pids": self.max_pids,
+             "shm": self.max_shm},
+        )
+        if limits.capped:
+            self.log.warning("Lesson %s asks for more %s than this hub allows; capped",
+                             ref.key, " and ".join(limits.capped))
+        return limits
+
+    async def create_object(self):
+        """Create the container with the lesson's limits and the hardening merged into the
+        configured ``extra_host_config`` (which keeps the last word on anything it sets)."""
+        configured = self.extra_host_config
+        limits = self.limits or Limits()
+
+        async def merged(spawner):
+            extra = self._eval_if_callable(configured)
+            if hasattr(extra, "__await__"):
+                extra = await extra
+            return {**limits.host_config(self.drop_capabilities), **(extra or {})}
+
+        self.extra_host_config = merged
+        try:
+            return await super().create_object()
+        finally:
+            self.extra_host_config = configured
