@@ -71,6 +71,8 @@ setup(
             "requests>=2.31",
             "ipykernel>=6.29",
             "pytest-jupyter[server]>=0.10",
+            # the z2jh export is checked by KubeSpawner's own profile_list handling
+            "jupyterhub-kubespawner>=6",
         ],
     },
     entry_points={

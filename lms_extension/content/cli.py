@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import execute, scaffold, strip
+from . import execute, scaffold, strip, z2jh
 from .catalog import Catalog, load_catalog
 from .errors import ContentError
 
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("path", help="a content repo or a course folder")
         cmd.set_defaults(func=func)
-    for module in (scaffold, strip, execute):
+    for module in (scaffold, strip, execute, z2jh):
         module.add_parser(sub)
     return parser
 
