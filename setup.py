@@ -60,6 +60,8 @@ setup(
             "sqlalchemy>=2",
             "alembic>=1.13",
             "psycopg[binary]>=3.1",
+            # stops idle lesson servers (a hub service)
+            "jupyterhub-idle-culler>=1.4",
         ],
         "lab": [
             JUPYTERHUB,

@@ -99,6 +99,30 @@ c.Spawner.server_token_scopes = [
     "access:servers!server", "users:activity!user", "access:services!service=lms",
 ]
 
+# -- idle servers ----------------------------------------------------------------------------------
+# jupyterhub-idle-culler stops lesson servers idle longer than LMS_IDLE_TIMEOUT seconds (0: never);
+# GPU lesson servers also stop themselves sooner (LessonSpawner.gpu_idle_timeout)
+idle_timeout = int(os.environ.get("LMS_IDLE_TIMEOUT", "3600"))
+if idle_timeout > 0:
+    c.JupyterHub.services.append(
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable, "-m", "jupyterhub_idle_culler",
+                f"--timeout={idle_timeout}",
+                "--cull-every=" + os.environ.get("LMS_IDLE_CULL_EVERY", str(max(idle_timeout // 6, 1))),
+            ],
+        }
+    )
+    c.JupyterHub.load_roles.append(
+        {
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
+        }
+    )
+c.LessonSpawner.gpu_idle_timeout = int(os.environ.get("LMS_GPU_IDLE_TIMEOUT", "900"))
+
 # -- login -----------------------------------------------------------------------------------------
 authenticator = os.environ.get("LMS_AUTHENTICATOR", "native")
 c.Authenticator.admin_users = set(env_list("LMS_ADMIN_USERS"))

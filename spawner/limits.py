@@ -108,6 +108,13 @@ class LessonLimits(Configurable):
         "4G", help="Largest /dev/shm an environment may ask for (empty: no cap)."
     ).tag(config=True)
 
+    gpu_idle_timeout = Int(
+        900,
+        help="""Seconds a GPU lesson server may sit idle (no kernel busy, no request) before it
+        culls its kernels and stops itself, giving its GPU back sooner than the hub's idle culler
+        would (0: never). Applies to environments with ``gpu`` > 0.""",
+    ).tag(config=True)
+
     drop_capabilities = Bool(
         True,
         help="""Run lesson containers with every Linux capability dropped and
@@ -127,6 +134,16 @@ class LessonLimits(Configurable):
             self.log.warning("Lesson %s asks for more %s than this hub allows; capped",
                              ref.key, " and ".join(limits.capped))
         return limits
+
+    def get_args(self):
+        args = super().get_args()
+        ref = getattr(self, "lesson_ref", None)
+        if ref is not None and ref.environment.gpu and self.gpu_idle_timeout > 0:
+            timeout = self.gpu_idle_timeout
+            args += [f"--ServerApp.shutdown_no_activity_timeout={timeout}",
+                     f"--MappingKernelManager.cull_idle_timeout={timeout}",
+                     f"--MappingKernelManager.cull_interval={max(timeout // 10, 10)}"]
+        return args
 
     async def create_object(self):
         """Create the container with the lesson's limits and the hardening merged into the
