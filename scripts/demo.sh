@@ -17,6 +17,7 @@ cat <<MSG
   The course platform is starting at http://127.0.0.1:${LMS_HUB_PORT:-8000}/
   Sign up with a user name and a password of your own (8+ characters), log in, pick a lesson.
   Admins: set LMS_ADMIN_USERS=name before starting, then sign up as that name.
+  Progress, cohorts and surveys: http://127.0.0.1:${LMS_HUB_PORT:-8000}/services/lms/
   Stop with Ctrl-C; lesson containers keep running until stopped from the hub.
 
 MSG
