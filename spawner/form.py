@@ -18,12 +18,13 @@ def _template():
     return env.get_template("spawn_form.html")
 
 
-def render_form(catalog: Catalog | None, selected: str = "", error: str = "") -> str:
-    """HTML for the lesson picker; ``selected`` is pre-checked (e.g. the last lesson)."""
+def render_form(catalog: Catalog | None, selected: str = "", error: str = "",
+                gpu_status: str = "") -> str:
+    """HTML for the lesson picker; ``selected`` is pre-checked (e.g. the last lesson);
+    ``gpu_status`` says how many GPUs are free, next to the lessons that need one."""
     courses = list(catalog.courses.values()) if catalog else []
-    environments = {
-        ref.key: ref.environment_name for ref in (catalog.lessons() if catalog else [])
-    }
-    return _template().render(
-        courses=courses, environments=environments, selected=selected, error=error
-    )
+    refs = catalog.lessons() if catalog else []
+    environments = {ref.key: ref.environment_name for ref in refs}
+    gpus = {ref.key: ref.environment.gpu for ref in refs}
+    return _template().render(courses=courses, environments=environments, gpus=gpus,
+                              selected=selected, error=error, gpu_status=gpu_status)

@@ -23,6 +23,7 @@ from lms_extension.content.errors import LessonNotFound
 
 from .content_source import ContentSource, ContentUnavailable
 from .form import render_form
+from .gpus import LessonGpus
 from .limits import LessonLimits
 from .readiness import wait_until_answers
 
@@ -35,7 +36,7 @@ def _free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-class LessonSpawner(LessonLimits, DockerSpawner):
+class LessonSpawner(LessonGpus, LessonLimits, DockerSpawner):
     """Start each lesson in its own environment's Docker image."""
 
     content_repo = Unicode(
@@ -188,7 +189,7 @@ class LessonSpawner(LessonLimits, DockerSpawner):
         except ContentUnavailable as exc:
             return render_form(None, error=str(exc))
         selected = (self.orm_spawner.user_options or {}).get("lesson", "") if self.orm_spawner else ""
-        return render_form(version.catalog, selected=str(selected))
+        return render_form(version.catalog, selected=str(selected), gpu_status=self.gpu_status())
 
     @staticmethod
     def _lesson_options_from_form(form_data):
@@ -239,6 +240,11 @@ class LessonSpawner(LessonLimits, DockerSpawner):
     async def _apply_lesson_options(self, spawner, user_options):
         """The default ``apply_user_options`` hook: resolve the lesson and set image and env."""
         ref, version = await self.resolve_lesson(user_options)
+        ref = self.take_gpus(ref)  # the CPU fallback when no GPU is free
+        if not self.check_image_allowed(ref.environment.image):
+            self.release_gpus()
+            raise web.HTTPError(400, f"lesson {ref.key!r} falls back to image "
+                                     f"{ref.environment.image!r}, which the policy refuses")
         self.lesson_ref = ref
         self.content_version = version.sha
         self.content_path = str(version.path)
@@ -249,6 +255,7 @@ class LessonSpawner(LessonLimits, DockerSpawner):
 
     def clear_state(self):
         super().clear_state()
+        self.release_gpus()
         self.lesson_ref = None
         self.content_version = self.content_path = ""
 
@@ -260,10 +267,21 @@ class LessonSpawner(LessonLimits, DockerSpawner):
             self.ip = self.host_networking_ip
             self.port = _free_port(self.ip)
         await self._replace_stale_container()
-        self._progress_message = f"Starting {self.lesson_ref.lesson.title} in {self.image}"
-        ip, port = await super().start()
-        await self._wait_until_ready(ip, port)
+        gpus = f" with GPU {','.join(self.gpu_device_ids)}" if self.gpu_device_ids else ""
+        self._progress_message = f"Starting {self.lesson_ref.lesson.title} in {self.image}{gpus}"
+        try:
+            ip, port = await super().start()
+            await self._wait_until_ready(ip, port)
+        except BaseException:
+            self.release_gpus()
+            raise
         return ip, port
+
+    async def stop(self, now=False):
+        try:
+            await super().stop(now=now)
+        finally:
+            self.release_gpus()
 
     async def _replace_stale_container(self):
         """Never reuse a kept container (``remove=False``) that cannot serve this start.
@@ -336,12 +354,21 @@ class LessonSpawner(LessonLimits, DockerSpawner):
             env["LMS_SERVICE_URL"] = self.lms_service_url
         return env
 
+    def load_state(self, state):
+        super().load_state(state)
+        ids = state.get("gpu_ids") or []
+        if ids:  # a server from before a hub restart: its GPUs are still taken
+            self.gpu_device_ids = list(ids)
+            self.gpu_pool.claim(self.gpu_owner, self.gpu_device_ids)
+
     def get_state(self):
         state = super().get_state()
         ref = self.lesson_ref
         if ref is not None and self.object_id:
             state["lesson"] = ref.key
             state["content_version"] = self.content_version
+        if self.gpu_device_ids and self.object_id:
+            state["gpu_ids"] = list(self.gpu_device_ids)
         return state
 
     async def progress(self):

@@ -155,7 +155,8 @@ class LessonLimits(Configurable):
             extra = self._eval_if_callable(configured)
             if hasattr(extra, "__await__"):
                 extra = await extra
-            return {**limits.host_config(self.drop_capabilities), **(extra or {})}
+            return {**limits.host_config(self.drop_capabilities), **self.gpu_host_config(),
+                    **(extra or {})}
 
         self.extra_host_config = merged
         try:

@@ -26,6 +26,7 @@ title: Policy <check> & "escaping"
 environments:
   untrusted: {image: "untrusted/image:latest"}
   ok: {image: "lms/base:latest"}
+  gpu: {image: "lms/base:latest", gpu: 1}
 default_environment: ok
 lessons:
   - slug: bad-image
@@ -35,6 +36,10 @@ lessons:
   - slug: markup
     title: <script>alert('title')</script> & friends
     notebooks: [lesson.ipynb]
+  - slug: gpu-lesson
+    title: Needs a GPU and has no CPU fallback
+    notebooks: [lesson.ipynb]
+    environment: gpu
 """
 
 

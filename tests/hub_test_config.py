@@ -23,3 +23,8 @@ if os.environ.get("LMS_TEST_KEEP_CONTAINERS") == "1":
     c.LessonSpawner.remove = False
 # a hub cap below what the torch environment asks (4G), to see the cap win
 c.LessonSpawner.max_memory = "3G"
+# GPU tests: a second Docker engine whose NVIDIA hook is a stand-in, and a GPU inventory
+if os.environ.get("LMS_TEST_DOCKER_HOST"):
+    c.LessonSpawner.client_kwargs = {"base_url": os.environ["LMS_TEST_DOCKER_HOST"]}
+if os.environ.get("LMS_TEST_GPU_IDS"):
+    c.LessonSpawner.gpu_ids = os.environ["LMS_TEST_GPU_IDS"].split(",")

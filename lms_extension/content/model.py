@@ -65,6 +65,8 @@ class Environment(_Strict):
     image: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
     gpu: int = Field(default=0, ge=0, le=16)
     resources: Resources = Resources()
+    # another environment to run in when no GPU is free (a lesson that also works on CPU)
+    cpu_fallback: str | None = None
 
 
 class Completion(_Strict):
@@ -149,6 +151,16 @@ class Course(_Strict):
                 (("default_environment",),
                  f"{self.default_environment!r} is not one of the environments ({names})")
             )
+        for name, env in self.environments.items():
+            fallback = env.cpu_fallback
+            if fallback is None:
+                continue
+            if fallback not in self.environments:
+                problems.append((("environments", name, "cpu_fallback"),
+                                 f"{fallback!r} is not one of the environments ({names})"))
+            elif self.environments[fallback].gpu:
+                problems.append((("environments", name, "cpu_fallback"),
+                                 f"{fallback!r} needs a GPU itself"))
         seen: set[str] = set()
         for index, lesson in enumerate(self.lessons):
             if lesson.slug in seen:

@@ -32,13 +32,13 @@ def test_the_idle_culler_stops_an_idle_lesson_server(culling_hub):
     assert "idle-culler" in hub.log_tail(400)
 
 
-def test_gpu_lesson_servers_stop_themselves_when_idle(hub, run_id):
+def test_without_a_free_gpu_the_cnn_lesson_runs_on_its_cpu_fallback(hub, run_id):
+    """This hub has no GPUs: the CNN lesson's environment falls back to "torch"."""
     hub.create_user("gil")
     start(hub, "gil", "dl-basics/cnn-digits")
-    cmd = container(run_id, "gil")["Config"]["Cmd"]
-    assert "--ServerApp.shutdown_no_activity_timeout=900" in cmd
-    assert "--MappingKernelManager.cull_idle_timeout=900" in cmd
-    hub.stop_server("gil")
-    start(hub, "gil", "dl-basics/numpy-basics")  # a CPU lesson: the hub's culler only
-    assert not any("shutdown_no_activity" in a for a in container(run_id, "gil")["Config"]["Cmd"])
+    info = container(run_id, "gil")
+    env = dict(v.split("=", 1) for v in info["Config"]["Env"])
+    assert (info["Config"]["Image"], env["LMS_ENVIRONMENT"]) == ("lms/pytorch:latest", "torch")
+    assert not info["HostConfig"].get("DeviceRequests")
+    assert not any("shutdown_no_activity" in a for a in info["Config"]["Cmd"])
     hub.stop_server("gil")

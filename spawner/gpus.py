@@ -1,0 +1,96 @@
+"""GPU lessons get specific GPUs from the hub's pool, as Docker device requests.
+
+The inventory is configured (``gpu_ids``) or read from ``nvidia-smi`` on the hub's machine. A
+lesson whose environment has ``gpu: N`` takes N devices when it is asked for (so a spawn that
+would find none free is refused at once, with how many are free) and gives them back when its
+server stops. The ids are kept in the spawner's state, so a restarted hub rebuilds its books
+from the servers that are still running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from docker.types import DeviceRequest
+from tornado import web
+from traitlets import Int, List, Unicode, default
+from traitlets.config import Configurable
+
+from .gpu_pool import GpuPool, NoGpuFree, detect_gpus
+
+
+class LessonGpus(Configurable):
+    """The settings and hooks of ``LessonSpawner`` for GPUs."""
+
+    gpu_ids = List(
+        Unicode(),
+        help="""GPU device ids (or MIG instance UUIDs) this hub hands to GPU lessons. Default:
+        the GPUs ``nvidia-smi`` lists on the hub's machine (none without it).""",
+    ).tag(config=True)
+
+    @default("gpu_ids")
+    def _default_gpu_ids(self):
+        return detect_gpus()
+
+    gpu_shares_per_device = Int(
+        1,
+        help="""How many lesson servers may share one device (1: a card belongs to one server;
+        more only for GPUs set up for sharing, e.g. time-slicing).""",
+    ).tag(config=True)
+
+    gpu_driver = Unicode(
+        "nvidia", help="Docker device driver of the GPU device requests."
+    ).tag(config=True)
+
+    gpu_device_ids: list[str] = []
+
+    @property
+    def gpu_pool(self) -> GpuPool:
+        return GpuPool.shared(self.gpu_ids, self.gpu_shares_per_device)
+
+    @property
+    def gpu_owner(self) -> str:
+        return f"{self.user.name}/{self.name}"
+
+    def take_gpus(self, ref):
+        """Hold the GPUs lesson ``ref`` needs (none for a CPU lesson) and return the lesson as
+        it will run: in its environment's ``cpu_fallback`` when no GPU is free, if it has one;
+        otherwise HTTP 503 saying how many are free."""
+        self.gpu_pool.release(self.gpu_owner)
+        self.gpu_device_ids = []
+        count = ref.environment.gpu
+        if not count:
+            return ref
+        try:
+            self.gpu_device_ids = self.gpu_pool.allocate(self.gpu_owner, count)
+        except NoGpuFree as exc:
+            fallback = ref.environment.cpu_fallback
+            if fallback is None:
+                raise web.HTTPError(
+                    503, f"lesson {ref.key!r} needs a GPU and none is free ({exc}); try again "
+                    "later, or pick a lesson that runs on CPU",
+                ) from None
+            self.log.info("No GPU free for %s (%s): running it in %r", ref.key, exc, fallback)
+            return replace(ref, environment_name=fallback,
+                           environment=ref.course.environments[fallback])
+        self.log.info("GPU(s) %s for %s (%s)", ",".join(self.gpu_device_ids), self.gpu_owner,
+                      ref.key)
+        return ref
+
+    def release_gpus(self) -> None:
+        if self.gpu_device_ids or self.gpu_owner in self.gpu_pool.holders:
+            freed = self.gpu_pool.release(self.gpu_owner)
+            if freed:
+                self.log.info("GPU(s) %s free again (%s)", ",".join(freed), self.gpu_owner)
+        self.gpu_device_ids = []
+
+    def gpu_host_config(self) -> dict:
+        if not self.gpu_device_ids:
+            return {}
+        return {"device_requests": [DeviceRequest(driver=self.gpu_driver,
+                                                  device_ids=list(self.gpu_device_ids),
+                                                  capabilities=[["gpu"]])]}
+
+    def gpu_status(self) -> str:
+        pool = self.gpu_pool
+        return f"{pool.free_devices()} of {len(pool.devices)} GPUs free" if pool.devices else ""

@@ -1,0 +1,81 @@
+"""The hub's GPU pool: concurrent spawns never share a card, stop frees, a restart keeps the
+books, and a GPU lesson server stops itself sooner when idle."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ..hubctl import Hub
+from .gpu_engine import GpuEngine
+
+LESSON = "policy-check/gpu-lesson"
+ALL = {"0", "1", "2", "3"}
+
+
+@pytest.fixture(scope="module")
+def engine(docker_engine, tmp_path_factory):
+    engine = GpuEngine(tmp_path_factory.mktemp("gpu-engine"))
+    engine.start(["lms/base:latest"])
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="module")
+def gpu_hub(engine, content_remote, run_id, tmp_path_factory):
+    hub = Hub(tmp_path_factory.mktemp("gpu-hub"), str(content_remote), f"{run_id}-gpu",
+              {"LMS_TEST_DOCKER_HOST": engine.host, "LMS_TEST_GPU_IDS": ",".join(sorted(ALL)),
+               "LMS_IDLE_TIMEOUT": "0"})
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def gpus_of(engine: GpuEngine, run_id: str, user: str) -> set[str]:
+    info = engine.inspect(f"lms-test-{run_id}-gpu-{user}")
+    (request,) = info["HostConfig"]["DeviceRequests"]
+    assert request["Driver"] == "nvidia" and request["Capabilities"] == [["gpu"]]
+    return set(request["DeviceIDs"])
+
+
+def spawn_all(hub: Hub, users: list[str]):
+    for user in users:
+        hub.create_user(user)
+    with ThreadPoolExecutor(len(users)) as pool:
+        return dict(zip(users, pool.map(lambda u: hub.start_lesson(u, LESSON), users)))
+
+
+def test_gpu_spawns_share_no_card_and_the_books_survive_a_restart(gpu_hub, engine, run_id):
+    hub = gpu_hub
+    users = [f"gpu{i}" for i in range(10)]
+    answers = spawn_all(hub, users)
+    started = [u for u, r in answers.items() if r.status_code in (201, 202)]
+    refused = [r for r in answers.values() if r.status_code == 503]
+    assert (len(started), len(refused)) == (4, 6), {u: r.status_code for u, r in answers.items()}
+    for r in refused:
+        assert "needs a GPU and none is free (1 GPU(s) needed, 0 of 4 free)" in r.json()["message"]
+    for user in started:
+        hub.wait_ready(user)
+    held = {user: gpus_of(engine, run_id, user) for user in started}
+    assert set().union(*held.values()) == ALL and all(len(g) == 1 for g in held.values())
+    cmd = engine.inspect(f"lms-test-{run_id}-gpu-{started[0]}")["Config"]["Cmd"]
+    assert "--ServerApp.shutdown_no_activity_timeout=900" in cmd
+
+    # stopping frees the card for the next learner
+    hub.stop_server(started[0])
+    late = users[len(started)]
+    assert hub.start_lesson(late, LESSON).status_code in (201, 202)
+    hub.wait_ready(late)
+    assert gpus_of(engine, run_id, late) == held[started[0]]
+
+    # after a hub restart the running servers still hold their cards
+    hub.restart()
+    again = hub.start_lesson(users[-1], LESSON)
+    assert again.status_code == 503, again.text
+    hub.stop_server(started[1])
+    assert hub.start_lesson(users[-1], LESSON).status_code in (201, 202)
+    hub.wait_ready(users[-1])
+    assert gpus_of(engine, run_id, users[-1]) == held[started[1]]
+    for user in [*started[2:], late, users[-1]]:
+        hub.stop_server(user)
