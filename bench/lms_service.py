@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -40,12 +40,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from publish_content import publish  # noqa: E402
-from validate_course import make_course  # noqa: E402
+from publish_content import publish
+from validate_course import make_course
 
-from lms_extension.service.db import Progress, make_engine  # noqa: E402
-from tests.hubctl import Hub, free_port  # noqa: E402
-from tests.spawn.accounts import login  # noqa: E402
+from lms_extension.service.db import Progress, make_engine
+from tests.hubctl import Hub, free_port
+from tests.spawn.accounts import login
 
 COURSE = "generated"
 
@@ -71,7 +71,7 @@ async def ingest(service_url: str, tokens: list[str], lessons: list[str], batche
         for number in range(batches):
             if interval:
                 await asyncio.sleep(max(0.0, begin + number * interval - loop.time()))
-            now = datetime.now(timezone.utc).isoformat()
+            now = datetime.now(UTC).isoformat()
             lesson = random.choice(lessons)
             events = [{"id": str(uuid.uuid4()), "kind": "cell_executed", "course": COURSE,
                        "lesson": lesson, "at": now, "cell_id": f"c{random.randrange(20)}",
@@ -154,7 +154,7 @@ def main() -> int:
             requests.put(f"{service_url}/cohorts/bench-cohort", headers=admin, json={
                 "course": COURSE, "start": "2026-01-01T00:00:00Z"})
             engine = make_engine(db_url)
-            start = datetime(2026, 1, 2, tzinfo=timezone.utc)
+            start = datetime(2026, 1, 2, tzinfo=UTC)
             rows = []
             for name in names[args.learners:]:
                 for n, lesson in enumerate(lessons):

@@ -5,8 +5,8 @@ import os
 from dockerspawner import DockerSpawner
 from jupyterhub.utils import random_port
 
-c = get_config()  # noqa: F821
-load_subconfig(os.path.join(os.path.dirname(__file__), "..", "tests", "hub_test_config.py"))  # noqa: F821
+c = get_config()
+load_subconfig(os.path.join(os.path.dirname(__file__), "..", "tests", "hub_test_config.py"))
 
 
 class HostNetworkDockerSpawner(DockerSpawner):

@@ -23,7 +23,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hubctl import free_port  # noqa: E402
+from tests.hubctl import free_port
 
 OFF = 'c.ServerApp.jpserver_extensions = {"lms_extension": False}\n'
 

@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from publish_content import publish  # noqa: E402
-from tests.hubctl import Hub, free_port  # noqa: E402
+from publish_content import publish
+
+from tests.hubctl import Hub, free_port
 
 IMAGE = "lms/scipy:latest"
 LESSON = "dl-basics/numpy-basics"

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from publish_content import publish  # noqa: E402
+from publish_content import publish
 
-from tests.hubctl import Hub  # noqa: E402
+from tests.hubctl import Hub
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -6,7 +6,7 @@
 import os
 import sys
 
-c = get_config()  # noqa: F821 (injected by JupyterHub)
+c = get_config()
 
 
 def env_list(name, default=""):
@@ -162,4 +162,4 @@ else:
 # -- site-specific additions -----------------------------------------------------------------------
 extra = os.environ.get("LMS_EXTRA_CONFIG", "")
 if extra:
-    load_subconfig(extra)  # noqa: F821 (injected by JupyterHub)
+    load_subconfig(extra)

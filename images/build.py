@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import functools
 import hashlib
+import http.server
 import importlib.metadata
 import json
 import os
@@ -26,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,14 +72,42 @@ def default_torch() -> str:
     return str(wheels[-1]) if wheels else "torch"
 
 
-def torch_build_arg(spec: str) -> tuple[str, Path | None]:
-    """The TORCH build argument for ``--torch`` and the wheel file to copy, if it is one."""
+def torch_choice(spec: str) -> tuple[str, Path | None]:
+    """What ``--torch`` chose, as it enters the inputs hash, and the wheel file if it is one.
+
+    A requirement is hashed as it is; a wheel by its name and content."""
+    if not spec.endswith(".whl"):
+        return spec, None
     path = Path(spec)
-    if spec.endswith(".whl"):
-        if not path.is_file():
-            raise BuildError(f"--torch: wheel {spec} does not exist")
-        return f"/tmp/wheels/{path.name}", path
-    return spec, None
+    if not path.is_file():
+        raise BuildError(f"--torch: wheel {spec} does not exist")
+    digest = hashlib.sha256()
+    with path.open("rb") as wheel:
+        for block in iter(functools.partial(wheel.read, 1 << 20), b""):
+            digest.update(block)
+    return f"wheel {path.name} sha256:{digest.hexdigest()}", path
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_on_loopback(path: Path):
+    """Serve one file at a loopback URL for the length of a build (which uses the host's
+    network), so that pip in the image downloads it and no image layer keeps a copy."""
+    with tempfile.TemporaryDirectory(prefix="lms-serve-") as folder:
+        (Path(folder) / path.name).symlink_to(path.resolve())
+        handler = functools.partial(_QuietHandler, directory=folder)
+        with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            try:
+                yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
+            finally:
+                server.shutdown()
+                thread.join()
 
 
 class BuildError(Exception):
@@ -214,22 +246,27 @@ def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, st
             bundle.touch()
         if image.with_wheel:
             build_wheel(context / "wheels", args.verbose)
-        if image.with_torch:
-            (context / "wheels").mkdir(exist_ok=True)
-            _, wheel = torch_build_arg(args.torch)
-            if wheel is not None:
-                shutil.copyfile(wheel, context / "wheels" / wheel.name)
-        cmd = ["docker", "build", "--network", "host", "--force-rm", "--tag", image.name,
-               "--label", f"{INPUTS_LABEL}={digest}"]
-        if args.force:  # otherwise the build cache would hand back the same image
-            cmd.append("--no-cache")
-        for key, value in build_args.items():
-            cmd += ["--build-arg", f"{key}={value}"]
-        # The classic builder: the docker CLI defaults to BuildKit (buildx), which an
-        # older engine without the buildx plugin cannot use.
-        env = dict(os.environ, DOCKER_BUILDKIT="0")
-        run_logged(cmd + [str(context)], args.verbose, what=f"docker build of {image.name}",
-                   env=env)
+        wheel = args.torch_wheel if image.with_torch else None
+        served = serve_on_loopback(wheel) if wheel else contextlib.nullcontext(None)
+        with served as url:
+            if url:  # the wheel's URL, valid during this build only (so not in the hash)
+                build_args = dict(build_args, TORCH=url)
+            _docker_build(image, args, build_args, digest, context)
+
+
+def _docker_build(image: Image, args: argparse.Namespace, build_args: dict[str, str],
+                  digest: str, context: Path) -> None:
+    cmd = ["docker", "build", "--network", "host", "--force-rm", "--tag", image.name,
+           "--label", f"{INPUTS_LABEL}={digest}"]
+    if args.force:  # otherwise the build cache would hand back the same image
+        cmd.append("--no-cache")
+    for key, value in build_args.items():
+        cmd += ["--build-arg", f"{key}={value}"]
+    # The classic builder: the docker CLI defaults to BuildKit (buildx), which an
+    # older engine without the buildx plugin cannot use.
+    env = dict(os.environ, DOCKER_BUILDKIT="0")
+    run_logged(cmd + [str(context)], args.verbose, what=f"docker build of {image.name}",
+               env=env)
 
 
 def jupyterhub_version(flag: str | None) -> str:
@@ -312,7 +349,7 @@ def main() -> int:
             if image.parent is None:
                 build_args["JUPYTERHUB_VERSION"] = hub_version
             if image.with_torch:
-                build_args["TORCH"] = torch_build_arg(args.torch)[0]
+                build_args["TORCH"], args.torch_wheel = torch_choice(args.torch)
             digest = inputs_hash(image, build_args, image_id(base))
             current = inspect(image.name)
             labels = (current or {}).get("Config", {}).get("Labels") or {}

@@ -16,7 +16,7 @@ pytest_plugins = ["pytest_jupyter.jupyter_server"]
 from .hubctl import ROOT, Hub
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from publish_content import publish  # noqa: E402
+from publish_content import publish
 
 LESSON_IMAGES = ("lms/base:latest", "lms/scipy:latest", "lms/pytorch:latest")
 

@@ -1,7 +1,7 @@
 # Loaded after hub_config/jupyterhub_config.py by the test hub (LMS_EXTRA_CONFIG).
 import os
 
-c = get_config()  # noqa: F821
+c = get_config()
 
 run_id = os.environ["LMS_TEST_RUN_ID"]
 # an admin service whose token the tests use for the REST API and for user servers

@@ -122,3 +122,15 @@ def add_parser(sub) -> None:
     cmd.add_argument("--gpus", action="store_true",
                      help="give GPU lessons their GPUs (docker --gpus); without it they run on CPU")
     cmd.set_defaults(func=run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``lms-content execute`` on its own: ``main(["content_repo", "--local"])``."""
+    parser = argparse.ArgumentParser(prog="lms-content")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["execute", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,14 +11,19 @@ a scratch folder first, so lessons may write files next to their notebooks.
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
 
 def _tail(text, lines=8):
-    return [line for line in str(text).splitlines() if line.strip()][-lines:]
+    """The last ``lines`` non-blank lines of a traceback, without terminal colours."""
+    plain = ANSI_ESCAPE.sub("", str(text))
+    return [line for line in plain.splitlines() if line.strip()][-lines:]
 
 
 def run_notebook(path, timeout, kernel):
@@ -61,7 +66,7 @@ def main(argv=None):
             started = time.monotonic()
             try:
                 failure = run_notebook(os.path.join(work, notebook), args.timeout, args.kernel)
-            except Exception as exc:  # noqa: BLE001 - e.g. no such kernel: reported per notebook
+            except Exception as exc:
                 failure = {"cell": -1, "error": type(exc).__name__, "message": str(exc)}
             report = {"notebook": notebook, "ok": failure is None,
                       "seconds": round(time.monotonic() - started, 2)}

@@ -43,7 +43,7 @@ def _schema_problems(nb: dict, minor: int) -> list[tuple[tuple, str]]:
     try:
         fast(nb)
         return []
-    except Exception:  # noqa: BLE001 - fastjsonschema's own error type; details come below
+    except Exception:
         pass
     from jsonschema.exceptions import best_match
     from nbformat.validator import get_validator

@@ -39,8 +39,7 @@ def stripped_text(path: Path) -> tuple[str, str]:
 
     text = path.read_text(encoding="utf-8")
     nb = nbformat.reads(text, as_version=4)
-    if nb.nbformat_minor < 5:
-        nb.nbformat_minor = 5
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)
     _, nb = normalize(nb, version=4, version_minor=nb.nbformat_minor)  # adds missing cell ids
     nb = nbformat.from_dict(nb)
     nb = strip_output(nb, keep_output=False, keep_count=False, keep_id=True,
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     for path in notebooks:
         try:
             before, after = stripped_text(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable notebook is reported, not raised
+        except Exception as exc:
             print(f"{path}:1: notebook: cannot strip: {exc}".splitlines()[0], file=sys.stderr)
             failed += 1
             continue

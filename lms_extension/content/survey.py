@@ -7,7 +7,7 @@ surveys through :class:`Survey` and check answers with :meth:`Survey.check_answe
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -67,7 +67,7 @@ class TextQuestion(_Question):
 
 
 Question = Annotated[
-    Union[RatingQuestion, SingleChoiceQuestion, MultipleChoiceQuestion, TextQuestion],
+    RatingQuestion | SingleChoiceQuestion | MultipleChoiceQuestion | TextQuestion,
     Field(discriminator="type"),
 ]
 

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubAuth, HubOAuth
@@ -33,7 +33,7 @@ def due_date(start: datetime, due: str) -> datetime:
     match = _OFFSET.match(due)
     if match:
         return start + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    return datetime.combine(date.fromisoformat(due), time.max, tzinfo=timezone.utc)
+    return datetime.combine(date.fromisoformat(due), time.max, tzinfo=UTC)
 
 
 class LmsService(Application):
@@ -125,7 +125,7 @@ class LmsService(Application):
 
     def utcnow(self) -> datetime:
         """The one clock of the service (deadlines, received times)."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ class LmsService(Application):
         for cohort in cohorts:
             if cohort.course not in index.courses:
                 continue
-            start = cohort.start if cohort.start.tzinfo else cohort.start.replace(tzinfo=timezone.utc)
+            start = cohort.start if cohort.start.tzinfo else cohort.start.replace(tzinfo=UTC)
             members = await self.hub.members(cohort.group)
             for lesson in index.courses[cohort.course]["lessons"]:
                 if not lesson.get("due"):

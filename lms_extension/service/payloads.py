@@ -4,7 +4,7 @@ values are refused with a message that names the field."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -51,7 +51,7 @@ class EventIn(_Strict):
 
     @property
     def at_utc(self) -> datetime:
-        return self.at.astimezone(timezone.utc)
+        return self.at.astimezone(UTC)
 
 
 class EventBatch(_Strict):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from lms_extension.content import ContentError, LessonNotFound, load_catalog
+from lms_extension.content import LessonNotFound, load_catalog
 
 from ..hubctl import ROOT
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
+import nbformat
 import pytest
 
 from ..hubctl import ROOT
@@ -61,6 +63,43 @@ def test_local_execution(tmp_path, lesson, ok):
     assert (result.returncode == 0) is ok, result.stdout + result.stderr
     if not ok:
         assert "cell 1 ValueError: broken on purpose" in result.stdout
+        # the traceback's last lines follow, as plain text (no terminal colour codes)
+        assert "ValueError                                Traceback" in result.stdout
+        assert "\x1b[" not in result.stdout
+
+
+PRODUCTION = "dl-basics/07-production/model-to-production.ipynb"
+RIGHT_ANSWERS = {"split": "test", "drift": "b", "latency": "p99", "export": "onnx",
+                 "versions": "d", "batch": "batch", "rollout": "a"}
+
+
+def answer_questions(repo, answers: dict[str, str]) -> None:
+    """Fill in the production lesson as a learner would, then assert what its checker says."""
+    path = repo / PRODUCTION
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        for question, answer in answers.items():
+            cell.source = cell.source.replace(f"{question} = None", f"{question} = {answer!r}")
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "assert results == dict.fromkeys(EXPECTED, True), results"))
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize("wrong", [None, "latency"])
+def test_the_production_questions_accept_the_right_answers_only(tmp_path, wrong):
+    """As committed, no question is answered and the lesson still runs green; answered right,
+    the checker marks every question right; one wrong answer is marked wrong."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "content_repo", repo)
+    key = "dl-basics/model-to-production"
+    assert execute(str(repo), "--local", "--lesson", key).returncode == 0
+    answer_questions(repo, dict(RIGHT_ANSWERS, **({wrong: "mean"} if wrong else {})))
+    result = execute(str(repo), "--local", "--lesson", key)
+    if wrong is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+    else:
+        assert result.returncode == 1
+        assert "AssertionError: {" in result.stdout and f"'{wrong}': False" in result.stdout
 
 
 def test_unknown_lesson_is_named(tmp_path):

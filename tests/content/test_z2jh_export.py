@@ -35,7 +35,7 @@ current-context: none
 def kubeconfig(tmp_path, monkeypatch):
     """KubeSpawner reads a cluster's address when it is made; there is no cluster here, and
     loading profiles sends it nothing."""
-    import kubernetes_asyncio.config.kube_config as kube_config
+    from kubernetes_asyncio.config import kube_config
 
     path = tmp_path / "kubeconfig"
     path.write_text(KUBECONFIG)

@@ -3,7 +3,6 @@
 import pytest
 
 
-
 @pytest.fixture
 def lms_env(monkeypatch, jp_home_dir):
     """The environment a lesson server gets from LessonSpawner and the hub (no LMS service)."""

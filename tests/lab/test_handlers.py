@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -42,7 +42,7 @@ async def test_every_route_rejects_requests_without_a_token(jp_serverapp, jp_fet
 
 def event(**fields):
     return {"id": str(uuid.uuid4()), "kind": "lesson_opened", "course": "dl-basics",
-            "lesson": "numpy-basics", "at": datetime.now(timezone.utc).isoformat(), **fields}
+            "lesson": "numpy-basics", "at": datetime.now(UTC).isoformat(), **fields}
 
 
 async def test_events_are_queued_durably_without_a_service(jp_fetch, lms_env):

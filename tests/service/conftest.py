@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -73,7 +73,7 @@ class Lms:
 
 def event(kind: str, lesson: str, course: str = "dl-basics", **fields) -> dict:
     return {"id": str(uuid.uuid4()), "kind": kind, "course": course, "lesson": lesson,
-            "at": datetime.now(timezone.utc).isoformat(), **fields}
+            "at": datetime.now(UTC).isoformat(), **fields}
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import time
 
 import pytest
 import requests
-
 from publish_content import publish
 
 from ..hubctl import ROOT, Hub
@@ -48,7 +47,7 @@ def webhook(api: str, body: bytes, secret: str = SECRET) -> requests.Response:
 
 
 def test_broken_commits_are_refused_and_good_ones_go_live(following):
-    hub, api, admin, src, remote, first = following
+    _, api, admin, src, remote, first = following
     assert requests.get(f"{api}/content", headers=admin).json() == {"version": first,
                                                                      "refused": []}
     manifest = src / "dl-basics" / "course.yaml"

@@ -8,8 +8,12 @@ import sys
 from alembic import command
 
 from lms_extension.service.db import make_engine
-from lms_extension.service.migrate import (alembic_config, current_revision, ensure_schema,
-                                           head_revision)
+from lms_extension.service.migrate import (
+    alembic_config,
+    current_revision,
+    ensure_schema,
+    head_revision,
+)
 
 from ..hubctl import free_port
 

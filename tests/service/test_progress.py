@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .conftest import event
 
@@ -59,7 +59,7 @@ def test_resent_events_are_not_doubled(lms):
 
 def test_lessons_past_their_deadline_turn_delayed(lms):
     lms.group("cohort-a", "dee", "eve", "fay")
-    start = (datetime.now(timezone.utc) - timedelta(days=10)).isoformat()
+    start = (datetime.now(UTC) - timedelta(days=10)).isoformat()
     r = lms.call("PUT", "/cohorts/cohort-a", "admin", json={"course": "dl-basics", "start": start})
     assert r.status_code == 200, r.text
     lms.events("eve", event("lesson_opened", "python-basics"))
@@ -85,7 +85,7 @@ def test_lessons_past_their_deadline_turn_delayed(lms):
 def test_instructors_see_their_cohort_in_the_course_matrix(lms):
     lms.group("cohort-b", "gus", "hal")
     lms.group("cohort-b-instructors", "ivy")
-    start = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat()
+    start = (datetime.now(UTC) - timedelta(days=8)).isoformat()
     lms.call("PUT", "/cohorts/cohort-b", "admin", json={"course": "dl-basics", "start": start})
     lms.events("gus", event("lesson_opened", "python-basics", active_seconds=60),
                event("lesson_completed", "python-basics"))

@@ -33,7 +33,7 @@ def login(hub_url: str, name: str) -> requests.Session:
         },
         timeout=30,
     )
-    alert = re.search(r'role="alert">(.*?)</div>', r.text, re.S)
+    alert = re.search(r'role="alert">(.*?)</div>', r.text, re.DOTALL)
     assert alert, r.text[-2000:]
     assert "signup was successful" in alert.group(1), alert.group(1)
     token = _xsrf(session, f"{hub_url}/hub/login")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
@@ -16,7 +16,7 @@ def test_events_flow_from_the_lesson_server_to_the_lms_service(hub, run_id):
     start(hub, "evy", "dl-basics/numpy-basics")
     env = dict(v.split("=", 1) for v in container(run_id, "evy")["Config"]["Env"])
     assert env["LMS_SERVICE_URL"].endswith("/services/lms")
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     events = [{"id": str(uuid.uuid4()), "kind": "lesson_opened", "course": "dl-basics",
                "lesson": "numpy-basics", "at": now, "active_seconds": 12},
               {"id": str(uuid.uuid4()), "kind": "cell_executed", "course": "dl-basics",
