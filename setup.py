@@ -4,13 +4,37 @@ One distribution, two sides, chosen with extras:
 
 * ``pip install .[hub]``  - the hub side: ``LessonSpawner`` and the login options.
 * ``pip install .[lab]``  - the user side, installed in every lesson image: the Jupyter
-  server extension that brings a lesson's notebooks into the learner's home.
+  server extension that brings a lesson's notebooks into the learner's home, and the
+  JupyterLab extension (course sidebar, lesson navigation, progress capture, surveys).
+
+The JupyterLab extension ships prebuilt: ``scripts/build-labextension.sh`` compiles
+``lms_extension/lab`` (TypeScript) into ``lms_extension/labextension``, which this file installs
+into ``share/jupyter/labextensions``, so installing the package needs no Node.js.
 
 The base install (no extra) is the course-content toolkit shared by both sides and the
 ``lms-content`` command.
 """
 
+from pathlib import Path
+
 from setuptools import setup
+
+LABEXTENSION = Path("lms_extension/labextension")
+LABEXTENSION_NAME = "@lms-platform/course"
+
+
+def labextension_files() -> list[tuple[str, list[str]]]:
+    """``data_files`` entries for the prebuilt JupyterLab extension (none before it is built)."""
+    if not (LABEXTENSION / "package.json").is_file():
+        return []
+    target = Path("share/jupyter/labextensions") / LABEXTENSION_NAME
+    entries: dict[str, list[str]] = {str(target): ["lms_extension/lab/install.json"]}
+    for path in sorted(LABEXTENSION.rglob("*")):
+        if path.is_file():
+            folder = target / path.parent.relative_to(LABEXTENSION)
+            entries.setdefault(str(folder), []).append(path.as_posix())
+    return sorted(entries.items())
+
 
 # NativeAuthenticator (the embedded local-account login) does not run on JupyterHub 6 yet
 JUPYTERHUB = "jupyterhub>=5.3,<6"
@@ -35,12 +59,15 @@ setup(
     package_data={
         "lms_spawner": ["templates/*.html"],
         "lms_extension.service.migrations": ["script.py.mako"],
+        # JupyterLab texts in Korean (the "jupyterlab.locale" entry point below)
+        "lms_extension": ["locale/*/LC_MESSAGES/*.json"],
     },
     data_files=[
         (
             "etc/jupyter/jupyter_server_config.d",
             ["lms_extension/etc/lms_extension.json"],
         ),
+        *labextension_files(),
     ],
     install_requires=[
         "pydantic>=2.5",
@@ -67,6 +94,10 @@ setup(
             JUPYTERHUB,
             "jupyterlab>=4.2,<5",
             "jupyter_server>=2.10",
+            # merges new course content into learners' homes without losing their edits
+            "nbgitpuller>=1.2",
+            # JupyterLab in Korean (the extension's own Korean texts ship in this package)
+            "jupyterlab-language-pack-ko-KR",
         ],
         "test": [
             "pytest>=8",
@@ -81,9 +112,14 @@ setup(
         "console_scripts": [
             "lms-content = lms_extension.content.cli:main",
         ],
+        "jupyterlab.locale": [
+            "lms_course = lms_extension",
+        ],
         "jupyterhub.spawners": [
             "lesson = lms_spawner:LessonSpawner",
             "lessonspawner = lms_spawner:LessonSpawner",
+            "lesson-swarm = lms_spawner:LessonSwarmSpawner",
+            "lessonswarmspawner = lms_spawner:LessonSwarmSpawner",
         ],
     },
     classifiers=[

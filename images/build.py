@@ -42,8 +42,11 @@ DEFAULT_MIRROR = "http://deb.debian.org/debian"
 DEFAULT_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 INPUTS_LABEL = "org.lms-platform.inputs"
 IMAGE_LABEL = "org.lms-platform.image"  # set by the Dockerfiles, on every layer
-# What goes into the repository's wheel (and so into the inputs of lms/base).
+# What goes into the repository's wheel (and so into the inputs of lms/base); the labextension's
+# TypeScript build folders stay out (its built form, lms_extension/labextension, goes in).
 WHEEL_SOURCES = ("setup.py", "pyproject.toml", "README.md", "lms_extension", "spawner")
+WHEEL_LEFT_OUT = ("node_modules", "lib", "build-test", "__pycache__")
+LABEXTENSION_BUILT = REPO_ROOT / "lms_extension" / "labextension" / "package.json"
 LOG_TAIL = 60
 
 
@@ -155,8 +158,8 @@ def source_files() -> list[Path]:
     for entry in WHEEL_SOURCES:
         path = REPO_ROOT / entry
         candidates = path.rglob("*") if path.is_dir() else [path]
-        files += [p for p in candidates if p.is_file() and "__pycache__" not in p.parts
-                  and p.suffix != ".pyc"]
+        files += [p for p in candidates if p.is_file() and p.suffix not in (".pyc", ".tsbuildinfo")
+                  and not set(WHEEL_LEFT_OUT) & set(p.relative_to(REPO_ROOT).parts[1:])]
     return sorted(files)
 
 
@@ -224,6 +227,8 @@ def build_debian(args: argparse.Namespace) -> None:
 def build_wheel(dest: Path, verbose: bool) -> None:
     """Build the repository's wheel into ``dest`` from a copy of its sources, so that
     the build leaves nothing (build/, *.egg-info) behind in the repository."""
+    if not LABEXTENSION_BUILT.is_file():
+        raise BuildError("the JupyterLab extension is not built: run scripts/build-labextension.sh")
     with tempfile.TemporaryDirectory(prefix="lms-wheel-") as stage:
         for path in source_files():
             target = Path(stage) / path.relative_to(REPO_ROOT)

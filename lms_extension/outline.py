@@ -1,5 +1,5 @@
 """The course outline with the learner's status, from the LMS service, kept on disk so that it
-is still served (marked stale) while the service cannot be reached."""
+is still served (marked stale) while the service cannot be reached; and lesson surveys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 
@@ -38,11 +39,25 @@ class OutlineSource:
                 "environment": lesson["environment"], "due": lesson.get("due"),
                 "survey": lesson.get("survey"), "completion": lesson["completion"],
                 "notebooks": [f"{course['slug']}/{nb}" for nb in lesson["notebooks"]],
+                "code_cells": lesson.get("code_cells"),
                 **{k: v for k, v in status.get(lesson["slug"], {}).items() if k != "lesson"},
             } for lesson in course["lessons"]]
             courses.append({"slug": course["slug"], "title": course["title"],
                             "lessons": lessons})
         return {"version": catalog.get("version"), "user": self.user, "courses": courses}
+
+    async def survey(self, course: str, lesson: str) -> dict:
+        """The lesson's survey definition, as the LMS service serves it."""
+        if not self.service_url:
+            raise web.HTTPError(503, "no LMS_SERVICE_URL is set: surveys cannot be loaded")
+        try:
+            return await self._get(f"surveys/{course}/{lesson}")
+        except HTTPClientError as exc:
+            status = exc.code if exc.code in (404, 403) else 503
+            raise web.HTTPError(status, f"survey of {course}/{lesson}: the LMS service "
+                                        f"answered {exc.code}") from None
+        except OSError as exc:
+            raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
 
     async def get(self) -> dict:
         """The outline: fresh if possible, else the last one saved (``stale``: true)."""

@@ -1,21 +1,31 @@
 """Jupyter Server extension for lesson servers.
 
-On start-up it brings the lesson named by ``LMS_COURSE`` / ``LMS_LESSON`` (set by the hub's
-``LessonSpawner``) from the read-only content at ``LMS_CONTENT_DIR`` into the home folder, and it
-serves, under ``/lms/api/``:
+On start-up it brings the course of the lesson named by ``LMS_COURSE`` / ``LMS_LESSON`` (set by
+the hub's ``LessonSpawner``) into the home folder: from the course's learner repo at
+``LMS_LEARNER_REPO`` with nbgitpuller, or, without one, by copying the lesson's files from the
+read-only content at ``LMS_CONTENT_DIR``. It serves, under ``/lms/api/``:
 
-- ``context``: the lesson this server was started for and what was brought into the home;
+- ``context``: the lesson this server was started for, what was brought into the home, this
+  extension's version (JupyterLab's half checks it) and the idle time after which the server
+  is stopped (``LMS_IDLE_TIMEOUT``, or the server's own ``shutdown_no_activity_timeout``);
 - ``events``: POST a batch of learner events (kept in a durable queue in the home folder and
   forwarded to the LMS service at ``LMS_SERVICE_URL``), GET the queue's state;
 - ``outline``: the course outline with the learner's status (from the LMS service; the last
   one is kept on disk and served, marked stale, while the service cannot be reached);
-- ``access``: who other than the owner used this server (admins, instructors), and when.
+- ``access``: who other than the owner used this server (admins, instructors), and when;
+- ``update``: GET whether the learner repo has a newer content version and what it changes,
+  POST merge it into the home (nbgitpuller), with a report of the files both sides changed;
+- ``surveys/<course>/<lesson>``: the lesson's survey (from the LMS service);
+- ``servers``: start a lesson in another environment as another named server, and follow its
+  start progress (see :mod:`.servers`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 from jupyter_server.base.handlers import APIHandler
@@ -27,6 +37,8 @@ from .access import AccessLog
 from .events import EventForwarder, EventQueue
 from .materialize import Materialized, materialize
 from .outline import OutlineSource
+from .pull import CoursePuller, PullError
+from .servers import HubServers, ServerProgressHandler, ServersHandler
 
 STATE_DIR = ".local/share/lms"  # in the learner's home, which outlives the container
 FORWARD_INTERVAL = 5.0
@@ -76,6 +88,42 @@ class OutlineHandler(APIHandler):
         self.finish(json.dumps(await self.settings["lms_outline"].get()))
 
 
+class UpdateHandler(APIHandler):
+    """New content versions: what changed (GET), and merging them into the home (POST)."""
+
+    def _puller(self) -> CoursePuller:
+        puller = self.settings.get("lms_puller")
+        if puller is None:
+            raise web.HTTPError(404, "this server has no course learner repo (LMS_LEARNER_REPO)")
+        return puller
+
+    @web.authenticated
+    async def get(self):
+        puller = self._puller()
+        try:
+            info = await asyncio.to_thread(puller.check, time.monotonic())
+        except PullError as exc:
+            raise web.HTTPError(503, str(exc)) from None
+        self.finish(json.dumps(info.__dict__))
+
+    @web.authenticated
+    async def post(self):
+        puller = self._puller()
+        try:
+            report = await asyncio.to_thread(puller.update)
+        except PullError as exc:
+            raise web.HTTPError(503, str(exc)) from None
+        self.log.info("lms_extension: content update %s -> %s, conflicts: %s",
+                      report.from_version[:12], report.to_version[:12], report.conflicts)
+        self.finish(json.dumps(report.as_dict()))
+
+
+class SurveyHandler(APIHandler):
+    @web.authenticated
+    async def get(self, course, lesson):
+        self.finish(json.dumps(await self.settings["lms_outline"].survey(course, lesson)))
+
+
 class AccessHandler(APIHandler):
     @web.authenticated
     async def get(self):
@@ -96,7 +144,26 @@ def _event_forwarder(serverapp, state: Path) -> EventForwarder:
     return forwarder
 
 
-def _lesson_context(serverapp) -> dict:
+def _idle_timeout(serverapp) -> int:
+    """Seconds of inactivity after which this server is stopped (0: never)."""
+    limits = [int(float(os.environ.get("LMS_IDLE_TIMEOUT") or 0)),
+              int(getattr(serverapp, "shutdown_no_activity_timeout", 0) or 0)]
+    positive = [t for t in limits if t > 0]
+    return min(positive) if positive else 0
+
+
+def _bring_in_course(serverapp, context: dict, repo: str) -> CoursePuller | None:
+    puller = CoursePuller(repo, Path(serverapp.root_dir) / context["course"])
+    try:
+        context["materialized"] = {"from": "learner repo", "version": puller.bring_in()}
+    except (PullError, OSError) as exc:
+        context["error"] = f"could not bring course {context['course']!r} into the home folder: {exc}"
+        serverapp.log.error("lms_extension: %s", context["error"])
+        return None
+    return puller
+
+
+def _lesson_context(serverapp) -> tuple[dict, CoursePuller | None]:
     env = os.environ
     context = {
         "version": __version__,
@@ -104,12 +171,17 @@ def _lesson_context(serverapp) -> dict:
         "lesson": env.get("LMS_LESSON", ""),
         "content_version": env.get("LMS_CONTENT_VERSION", ""),
         "environment": env.get("LMS_ENVIRONMENT", ""),
+        "user": env.get("JUPYTERHUB_USER", ""),
+        "server_name": env.get("JUPYTERHUB_SERVER_NAME", ""),
+        "idle_timeout": _idle_timeout(serverapp),
         "materialized": None,
         "error": "",
     }
     content_dir = env.get("LMS_CONTENT_DIR", "")
+    if context["course"] and env.get("LMS_LEARNER_REPO"):
+        return context, _bring_in_course(serverapp, context, env["LMS_LEARNER_REPO"])
     if not (context["course"] and context["lesson"] and content_dir):
-        return context
+        return context, None
     try:
         result: Materialized = materialize(
             Path(content_dir), context["lesson"], Path(serverapp.root_dir), context["course"]
@@ -117,7 +189,7 @@ def _lesson_context(serverapp) -> dict:
     except Exception as exc:  # the server must still start; the learner sees the reason
         context["error"] = f"could not bring lesson {context['lesson']!r} into the home folder: {exc}"
         serverapp.log.error("lms_extension: %s", context["error"])
-        return context
+        return context, None
     context["materialized"] = {
         "copied": result.copied,
         "kept": result.kept,
@@ -130,7 +202,7 @@ def _lesson_context(serverapp) -> dict:
         len(result.copied),
         len(result.kept),
     )
-    return context
+    return context, None
 
 
 def _watch_access(settings: dict, access: AccessLog) -> None:
@@ -148,16 +220,21 @@ def _load_jupyter_server_extension(serverapp):
     settings = serverapp.web_app.settings
     env = os.environ
     state = Path(os.path.expanduser("~")) / STATE_DIR
-    settings["lms"] = _lesson_context(serverapp)
+    settings["lms"], settings["lms_puller"] = _lesson_context(serverapp)
     settings["lms_events"] = _event_forwarder(serverapp, state)
     settings["lms_outline"] = OutlineSource(
         env.get("LMS_SERVICE_URL", ""), env.get("JUPYTERHUB_API_TOKEN", ""),
         env.get("JUPYTERHUB_USER", ""), state / "outline.json")
     settings["lms_access"] = AccessLog(env.get("JUPYTERHUB_USER", ""), state / "access.jsonl")
+    settings["lms_servers"] = HubServers(env.get("JUPYTERHUB_API_URL", ""),
+                                         env.get("JUPYTERHUB_API_TOKEN", ""),
+                                         env.get("JUPYTERHUB_USER", ""))
     _watch_access(settings, settings["lms_access"])
     base_url = settings["base_url"]
+    routes = (("context", ContextHandler), ("events", EventsHandler),
+              ("outline", OutlineHandler), ("access", AccessHandler), ("update", UpdateHandler),
+              (r"surveys/([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*)", SurveyHandler),
+              ("servers", ServersHandler), (r"servers/([^/]+)/progress", ServerProgressHandler))
     serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base_url, "lms", "api", name), handler)
-        for name, handler in (("context", ContextHandler), ("events", EventsHandler),
-                              ("outline", OutlineHandler), ("access", AccessHandler))
+        (url_path_join(base_url, "lms", "api", path), handler) for path, handler in routes
     ])

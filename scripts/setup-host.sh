@@ -35,10 +35,14 @@ if [ ! -x .venv/bin/python ]; then
   say "creating the Python environment in .venv"
   python3 -m venv .venv
 fi
-# the hub side by default; the tests add the user side and the test tools (LMS_EXTRAS)
-extras="${LMS_EXTRAS:-hub}"
+# the hub side, and the user side that the JupyterLab extension build needs (JupyterLab's core
+# package versions); the tests add the test tools (LMS_EXTRAS)
+extras="${LMS_EXTRAS:-hub,lab}"
 say "installing the platform into .venv ($extras)"
 .venv/bin/pip install -q -e ".[$extras]"
+
+say "building the JupyterLab extension"
+bash scripts/build-labextension.sh
 
 say "building the lesson images (skips those up to date)"
 .venv/bin/python images/build.py

@@ -1,7 +1,9 @@
 """Follow a git content repo: fetch it, and export each published commit as a content version.
 
 A content version is the commit's full tree, exported once to ``<cache>/versions/<sha>`` and
-never changed afterwards, so running lesson servers keep the files they started with.
+never changed afterwards, so running lesson servers keep the files they started with. Each
+version is also published to the learner repos under ``<cache>/learner`` (one per course, see
+:mod:`.learner_repo`), from which lesson servers merge content updates into learners' homes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from .catalog import Catalog, load_catalog
 from .errors import ContentError, Problem
+from .learner_repo import LearnerRepoError, publish_version
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class ContentMirror:
         self.cache_dir = Path(cache_dir)
         self.git_dir = self.cache_dir / "mirror.git"
         self.versions_dir = self.cache_dir / "versions"
+        self.learner_dir = self.cache_dir / "learner"
 
     def _git(self, *args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
@@ -109,5 +113,10 @@ class ContentMirror:
             raise ContentError(
                 [Problem(f"{sha[:12]}:{p.file}", p.line, p.field, p.message) for p in exc.problems]
             ) from None
+        at = self._git("log", "-1", "--format=%cI", sha).stdout.decode().strip()
+        try:
+            publish_version(self.learner_dir, path, catalog.folders, sha, at=at)
+        except LearnerRepoError as exc:
+            raise GitError(f"publishing the learner repos of {sha[:12]}: {exc}") from None
         return ContentVersion(sha=sha, path=path, catalog=catalog)
 

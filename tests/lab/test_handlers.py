@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from tornado.httpclient import HTTPClientError
 
-NAMES = ("context", "events", "outline", "access")
+import re
+
+NAMES = ("context", "events", "outline", "access", "update", "surveys/x/x", "servers",
+         "servers/x/progress")
 
 
 def lms_routes(app):
@@ -28,15 +31,16 @@ def lms_routes(app):
 
 async def test_every_route_rejects_requests_without_a_token(jp_serverapp, jp_fetch):
     routes = lms_routes(jp_serverapp)
-    names = sorted(r.rsplit("/", 1)[1] for r in routes)
+    # a sample path for each route: its groups filled in
+    names = sorted(re.sub(r"\([^)]*\)", "x", r.split("/lms/api/", 1)[1]) for r in routes)
     assert names == sorted(NAMES), routes
     for name in names:
         for method, body in (("GET", None), ("POST", "{}")):
             with pytest.raises(HTTPClientError) as err:
-                await jp_fetch("lms", "api", name, method=method, body=body,
+                await jp_fetch("lms", "api", *name.split("/"), method=method, body=body,
                                headers={"Authorization": ""})
             assert err.value.code in (401, 403, 405), (name, method, err.value.code)
-            if method == "GET":
+            if method == "GET" and name != "servers":  # servers: POST only
                 assert err.value.code in (401, 403), name
 
 

@@ -1,0 +1,83 @@
+"""Learner repos: one small git repo per course, holding what learners get in their home folder.
+
+Each content version that is published adds one commit to ``<dir>/<course>.git`` (branch
+``main``) whose tree is the course folder without ``course.yaml``, ``surveys/`` and hidden
+files, and whose message names the content version. Lesson servers see these repos read-only
+and bring them into the learner's home with nbgitpuller, which merges later versions without
+losing the learner's edits. A version that changes nothing for a course adds no commit to it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+BRANCH = "main"
+LEFT_OUT = ("course.yaml", "surveys")
+MESSAGE_PREFIX = "content version "
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "lms-platform", "GIT_AUTHOR_EMAIL": "lms-platform@localhost",
+    "GIT_COMMITTER_NAME": "lms-platform", "GIT_COMMITTER_EMAIL": "lms-platform@localhost",
+}
+
+
+class LearnerRepoError(RuntimeError):
+    """A git command failed while publishing a learner repo."""
+
+
+def _git(git_dir: Path, *args: str, env: dict | None = None, cwd: Path | None = None) -> str:
+    proc = subprocess.run(
+        ["git", "--git-dir", str(git_dir), *args], cwd=cwd, capture_output=True, check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+    )
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise LearnerRepoError(f"git {args[0]} in {git_dir}: {reason[-1] if reason else ''}")
+    return proc.stdout.decode().strip()
+
+
+def publish_course(repos_dir: Path, course_slug: str, course_dir: Path, version: str,
+                   at: str | None = None) -> str:
+    """Commit ``course_dir``'s learner files as ``version`` on ``main``; return the commit.
+
+    ``at`` (a git date) fixes the commit time, so that every hub and service that publishes
+    the same versions gets the same commits.
+    """
+    git_dir = repos_dir / f"{course_slug}.git"
+    if not (git_dir / "HEAD").exists():
+        repos_dir.mkdir(parents=True, exist_ok=True)
+        _git(git_dir, "init", "--bare", "--quiet", f"--initial-branch={BRANCH}")
+        # served read-only from a mount: let clones find everything without extra requests
+        _git(git_dir, "config", "uploadpack.allowReachableSHA1InWant", "true")
+    with tempfile.TemporaryDirectory(prefix="lms-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": str(course_dir)}
+        excludes = [f":(exclude){name}" for name in LEFT_OUT] + [":(exclude,glob)**/.*"]
+        _git(git_dir, "add", "--all", "--", ".", *excludes, env=env, cwd=course_dir)
+        tree = _git(git_dir, "write-tree", env=env)
+    parent = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "rev-parse", "--quiet", "--verify",
+         f"refs/heads/{BRANCH}"], capture_output=True, text=True, check=False,
+    ).stdout.strip()
+    if parent and _git(git_dir, "rev-parse", f"{parent}^{{tree}}") == tree:
+        return parent
+    dates = {"GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at} if at else {}
+    commit = _git(git_dir, "commit-tree", tree, *(["-p", parent] if parent else []),
+                  "-m", f"{MESSAGE_PREFIX}{version}", env={**AUTHOR, **dates})
+    _git(git_dir, "update-ref", f"refs/heads/{BRANCH}", commit, *([parent] if parent else []))
+    _git(git_dir, "update-server-info")
+    return commit
+
+
+def publish_version(repos_dir: Path, root: Path, folders: dict[str, str], version: str,
+                    at: str | None = None) -> dict[str, str]:
+    """Publish every course of one exported content version; return course → commit."""
+    return {slug: publish_course(repos_dir, slug, root / folder if folder else root, version, at)
+            for slug, folder in sorted(folders.items())}
+
+
+def version_of(message: str) -> str:
+    """The content version a learner-repo commit message names ('' if none)."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return first[len(MESSAGE_PREFIX):] if first.startswith(MESSAGE_PREFIX) else ""

@@ -1,0 +1,151 @@
+/** The course model shared by the plugins: lesson context, outline and learner events. */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { postAPI, requestAPI } from './api';
+import { EventBatcher, EventKind, ILearnerEvent, newEventId } from './batcher';
+import { ILessonRef, IOutline, findLesson, lessonForPath, newlyCompleted } from './logic';
+
+/** What the server extension says about this server (`/lms/api/context`). */
+export interface IContext {
+  version: string;
+  course: string;
+  lesson: string;
+  content_version: string;
+  environment: string;
+  server_name: string;
+  user: string;
+  /** Seconds of inactivity after which this server is stopped (0: never). */
+  idle_timeout: number;
+  error: string;
+  update?: IUpdateReport | null;
+}
+
+export interface IUpdateReport {
+  from_version: string;
+  to_version: string;
+  updated: string[];
+  conflicts: { path: string; kept_as: string }[];
+  error?: string;
+}
+
+export interface ICourseModel {
+  readonly context: IContext | null;
+  readonly outline: IOutline;
+  readonly changed: ISignal<ICourseModel, void>;
+  /** `course/lesson` keys of lessons that have just turned completed. */
+  readonly completed: ISignal<ICourseModel, string[]>;
+  readonly ready: Promise<void>;
+  refresh(): Promise<void>;
+  lessonForPath(path: string): ILessonRef | null;
+  findLesson(course: string, lesson: string): ILessonRef | null;
+  record(kind: EventKind, ref: ILessonRef, extra?: Partial<ILearnerEvent>): void;
+  /** Send pending events now; true when none is left. */
+  flush(): Promise<boolean>;
+}
+
+const OUTLINE_POLL_MS = 30000;
+
+export class CourseModel implements ICourseModel {
+  constructor(store: Storage) {
+    this._batcher = new EventBatcher({
+      store,
+      send: async events => {
+        await postAPI('events', { events });
+        // the service may have changed a status: look again soon
+        this._scheduleRefresh(1500);
+      }
+    });
+    this.ready = this._start();
+  }
+
+  readonly ready: Promise<void>;
+
+  get context(): IContext | null {
+    return this._context;
+  }
+
+  get outline(): IOutline {
+    return this._outline;
+  }
+
+  get changed(): ISignal<ICourseModel, void> {
+    return this._changed;
+  }
+
+  get completed(): ISignal<ICourseModel, string[]> {
+    return this._completed;
+  }
+
+  async refresh(): Promise<void> {
+    let outline: IOutline;
+    try {
+      outline = await requestAPI<IOutline>('outline', {}, false);
+    } catch (error) {
+      outline = { ...this._outline, stale: true, error: String(error) };
+    }
+    const done = newlyCompleted(this._hasOutline ? this._outline : null, outline);
+    this._outline = outline;
+    this._hasOutline = this._hasOutline || !outline.error || outline.courses.length > 0;
+    this._changed.emit();
+    if (done.length) {
+      this._completed.emit(done);
+    }
+  }
+
+  lessonForPath(path: string): ILessonRef | null {
+    return lessonForPath(this._outline, path);
+  }
+
+  findLesson(course: string, lesson: string): ILessonRef | null {
+    return findLesson(this._outline, course, lesson);
+  }
+
+  record(kind: EventKind, ref: ILessonRef, extra: Partial<ILearnerEvent> = {}): void {
+    const now = Date.now();
+    const active = Math.min(300, Math.max(0, (now - this._lastEventAt) / 1000));
+    this._lastEventAt = now;
+    this._batcher.add({
+      id: newEventId(),
+      kind,
+      course: ref.course.slug,
+      lesson: ref.lesson.slug,
+      at: new Date(now).toISOString(),
+      active_seconds: Math.round(active * 10) / 10,
+      ...extra
+    });
+  }
+
+  flush(): Promise<boolean> {
+    return this._batcher.flush();
+  }
+
+  private async _start(): Promise<void> {
+    try {
+      this._context = await requestAPI<IContext>('context', {}, false);
+    } catch (error) {
+      this._context = null;
+    }
+    await this.refresh();
+    void this._batcher.flush(); // events left from an earlier page load
+    setInterval(() => void this.refresh(), OUTLINE_POLL_MS);
+  }
+
+  private _scheduleRefresh(ms: number): void {
+    if (this._refreshTimer) {
+      return;
+    }
+    this._refreshTimer = setTimeout(() => {
+      this._refreshTimer = null;
+      void this.refresh();
+    }, ms);
+  }
+
+  private _context: IContext | null = null;
+  private _outline: IOutline = { courses: [] };
+  private _hasOutline = false;
+  private _batcher: EventBatcher;
+  private _lastEventAt = Date.now();
+  private _refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private _changed = new Signal<ICourseModel, void>(this);
+  private _completed = new Signal<ICourseModel, string[]>(this);
+}

@@ -1,0 +1,180 @@
+"""Bring a course's learner repo into the home folder, and merge later content versions.
+
+The merge is nbgitpuller's: the learner's changes are committed, then the new version is
+merged with the learner's side winning where both changed the same lines; files the learner
+deleted come back; a new course file that meets an untracked file of the learner moves the
+learner's file aside. On top of that, for every file changed both by the learner and by the
+course, the learner's copy from before the update is kept beside it
+(``name__mine_<time>.ext``), and a notebook the line merge would leave unreadable is put back
+to the learner's copy. The report names those files.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgitpuller.pull import GitPuller
+
+from .content.learner_repo import BRANCH, version_of
+
+FETCH_EVERY = 60.0
+
+
+class PullError(RuntimeError):
+    """The learner repo could not be brought in or merged; the message says what git said."""
+
+
+@dataclass
+class UpdateInfo:
+    available: bool
+    current: str
+    latest: str
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UpdateReport:
+    from_version: str
+    to_version: str
+    updated: list[str] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False,
+                          env={**os.environ, "LANG": "C", "GIT_TERMINAL_PROMPT": "0"})
+    if proc.returncode != 0:
+        reason = (proc.stderr or proc.stdout).strip().splitlines()
+        raise PullError(f"git {args[0]} in {repo}: {reason[-1] if reason else proc.returncode}")
+    return proc.stdout.strip()
+
+
+class CoursePuller:
+    """The learner's copy of one course (``home/<course>``) and its learner repo."""
+
+    def __init__(self, repo_url: str, target: Path):
+        self.repo_url = repo_url
+        self.target = target
+        self._lock = threading.Lock()
+        self._fetched_at = 0.0
+
+    def _puller(self) -> GitPuller:
+        return GitPuller(self.repo_url, str(self.target), branch=BRANCH, depth=0)
+
+    def _run(self, steps) -> None:
+        try:
+            for _ in steps:
+                pass
+        except subprocess.CalledProcessError as exc:
+            raise PullError(f"{' '.join(exc.cmd[:3])} failed in {self.target} "
+                            f"(exit {exc.returncode})") from None
+
+    def bring_in(self) -> str:
+        """Clone the course into the home the first time; afterwards leave it as it is.
+
+        A folder from before (files without git) is adopted: its files stay as the learner's
+        changes and missing course files come back. Returns the content version present.
+        """
+        with self._lock:
+            if not (self.target / ".git").exists():
+                if self.target.exists():
+                    self._adopt()
+                else:
+                    self._run(self._puller().initialize_repo())
+                self._configure()
+            return self._current()
+
+    def _adopt(self) -> None:
+        _git(self.target, "init", "--quiet", f"--initial-branch={BRANCH}")
+        _git(self.target, "remote", "add", "origin", self.repo_url)
+        _git(self.target, "fetch", "--quiet", "origin")
+        _git(self.target, "reset", "--quiet", f"origin/{BRANCH}")
+        # files the folder lacks come back (the learner never had them)
+        missing = [p for p in _git(self.target, "ls-files", "--deleted", "-z").split("\0") if p]
+        if missing:
+            _git(self.target, "checkout", "--", *missing)
+
+    def _configure(self) -> None:
+        for key, value in (("user.name", "learner"), ("user.email", "learner@localhost"),
+                           ("core.fileMode", "false")):
+            _git(self.target, "config", key, value)
+
+    def _current(self) -> str:
+        """The content version last brought in (the learner's own commits aside)."""
+        return self._version(_git(self.target, "merge-base", "HEAD", f"origin/{BRANCH}"))
+
+    def _version(self, rev: str) -> str:
+        return version_of(_git(self.target, "log", "-1", "--format=%B", rev)) or \
+            _git(self.target, "rev-parse", rev)
+
+    def check(self, now: float) -> UpdateInfo:
+        """Whether the learner repo has a newer version, and which files it changes."""
+        with self._lock:
+            if not (self.target / ".git").exists():
+                return UpdateInfo(False, "", "")
+            if now - self._fetched_at >= FETCH_EVERY:
+                _git(self.target, "fetch", "--quiet", "origin")
+                self._fetched_at = now
+            upstream = f"origin/{BRANCH}"
+            behind = subprocess.run(["git", "merge-base", "--is-ancestor", upstream, "HEAD"],
+                                    cwd=self.target, capture_output=True).returncode != 0
+            changed = _git(self.target, "diff", "--name-only", f"HEAD...{upstream}").splitlines()
+            return UpdateInfo(behind, self._current(), self._version(upstream), changed)
+
+    def update(self) -> UpdateReport:
+        """Merge the newest version into the learner's copy (nbgitpuller), keeping their work."""
+        with self._lock:
+            _git(self.target, "fetch", "--quiet", "origin")
+            upstream = f"origin/{BRANCH}"
+            report = UpdateReport(self._current(), self._version(upstream))
+            report.updated = _git(self.target, "diff", "--name-only",
+                                  f"HEAD...{upstream}").splitlines()
+            stamp = datetime.datetime.now().strftime("%Y%m%d%H%M%S")
+            mine = self._backup_both_changed(set(report.updated), stamp)
+            try:
+                self._run(self._puller().update())
+            except PullError as exc:
+                report.error = str(exc)
+                return report
+            for path, backup in mine.items():
+                if path.endswith(".ipynb") and not _readable_notebook(self.target / path):
+                    shutil.copyfile(self.target / backup, self.target / path)
+                report.conflicts.append({"path": path, "kept_as": backup})
+            report.to_version = self._current()
+            self._fetched_at = 0.0
+            return report
+
+    def _backup_both_changed(self, upstream_changed: set[str], stamp: str) -> dict[str, str]:
+        """Copy each file the learner changed that the course changed too; return path→copy."""
+        # the learner's changes: since the course version last merged, committed or not
+        base = _git(self.target, "merge-base", "HEAD", f"origin/{BRANCH}")
+        local = set(_git(self.target, "diff", "--name-only", base).splitlines())
+        kept = {}
+        for path in sorted(local & upstream_changed):
+            source = self.target / path
+            if not source.is_file():
+                continue
+            backup = Path(path)
+            backup = backup.with_name(f"{backup.stem}__mine_{stamp}{backup.suffix}")
+            shutil.copyfile(source, self.target / backup)
+            kept[path] = backup.as_posix()
+        return kept
+
+
+def _readable_notebook(path: Path) -> bool:
+    try:
+        nbformat.validate(nbformat.read(path, as_version=4))
+    except Exception:  # noqa: BLE001 - any failure means the learner's copy is the safe one
+        return False
+    return True
