@@ -38,13 +38,28 @@ c.JupyterHub.allow_named_servers = True
 c.JupyterHub.named_server_limit_per_user = int(os.environ.get("LMS_NAMED_SERVER_LIMIT", "5"))
 
 # -- lessons ---------------------------------------------------------------------------------------
-c.JupyterHub.spawner_class = "lesson"
-c.LessonSpawner.content_repo = os.environ.get("LMS_CONTENT_REPO", "")
-c.LessonSpawner.content_ref = os.environ.get("LMS_CONTENT_REF", "HEAD")
-c.LessonSpawner.content_cache_dir = os.path.join(state_dir, "content")
-c.LessonSpawner.allowed_image_patterns = env_list("LMS_ALLOWED_IMAGES", "lms/*")
-c.LessonSpawner.host_networking = env_flag("LMS_HOST_NETWORKING", "1")
-c.LessonSpawner.pull_policy = os.environ.get("LMS_PULL_POLICY", "ifnotpresent")
+# docker: each lesson server a container on this machine's engine (LessonSpawner);
+# swarm: a Docker Swarm service, placed by the Swarm on any node (LessonSwarmSpawner)
+spawner = os.environ.get("LMS_SPAWNER", "docker")
+if spawner == "docker":
+    c.JupyterHub.spawner_class = "lesson"
+    lessons = c.LessonSpawner
+elif spawner == "swarm":
+    c.JupyterHub.spawner_class = "lesson-swarm"
+    lessons = c.LessonSwarmSpawner
+else:
+    raise ValueError(f"LMS_SPAWNER={spawner!r} is not one of: docker, swarm")
+lessons.content_repo = os.environ.get("LMS_CONTENT_REPO", "")
+lessons.content_ref = os.environ.get("LMS_CONTENT_REF", "HEAD")
+lessons.content_cache_dir = os.path.join(state_dir, "content")
+lessons.allowed_image_patterns = env_list("LMS_ALLOWED_IMAGES", "lms/*")
+lessons.host_networking = env_flag("LMS_HOST_NETWORKING", "1")
+# Swarm nodes fetch images themselves
+default_pull = "skip" if spawner == "swarm" else "ifnotpresent"
+lessons.pull_policy = os.environ.get("LMS_PULL_POLICY", default_pull)
+if spawner == "swarm":
+    # the Swarm generic resource that GPU nodes advertise (dockerd --node-generic-resource)
+    lessons.gpu_resource_kind = os.environ.get("LMS_GPU_RESOURCE", "NVIDIA-GPU")
 c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 
@@ -94,7 +109,7 @@ c.JupyterHub.load_roles = [
 ]
 
 # lesson servers forward learner events to the service with their own token
-c.LessonSpawner.lms_service_url = os.environ.get("LMS_SERVICE_CONTAINER_URL", lms_url + "/services/lms")
+lessons.lms_service_url = os.environ.get("LMS_SERVICE_CONTAINER_URL", lms_url + "/services/lms")
 c.Spawner.server_token_scopes = [
     "access:servers!server", "users:activity!user", "access:services!service=lms",
 ]
@@ -121,7 +136,7 @@ if idle_timeout > 0:
             "services": ["idle-culler"],
         }
     )
-c.LessonSpawner.gpu_idle_timeout = int(os.environ.get("LMS_GPU_IDLE_TIMEOUT", "900"))
+lessons.gpu_idle_timeout = int(os.environ.get("LMS_GPU_IDLE_TIMEOUT", "900"))
 
 # -- login -----------------------------------------------------------------------------------------
 authenticator = os.environ.get("LMS_AUTHENTICATOR", "native")

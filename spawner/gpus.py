@@ -20,7 +20,8 @@ from .gpu_pool import GpuPool, NoGpuFree, detect_gpus
 
 
 class LessonGpus(Configurable):
-    """The settings and hooks of ``LessonSpawner`` for GPUs."""
+    """The settings and hooks of ``LessonSpawner`` for GPUs: specific devices from the hub's
+    pool. (On Docker Swarm the scheduler picks them instead: see ``swarm_gpus``.)"""
 
     gpu_ids = List(
         Unicode(),
@@ -52,10 +53,11 @@ class LessonGpus(Configurable):
     def gpu_owner(self) -> str:
         return f"{self.user.name}/{self.name}"
 
-    def take_gpus(self, ref):
+    async def take_gpus(self, ref):
         """Hold the GPUs lesson ``ref`` needs (none for a CPU lesson) and return the lesson as
         it will run: in its environment's ``cpu_fallback`` when no GPU is free, if it has one;
-        otherwise HTTP 503 saying how many are free."""
+        otherwise HTTP 503 saying how many are free. (Nothing here awaits, so concurrent spawns
+        cannot take the same device.)"""
         self.gpu_pool.release(self.gpu_owner)
         self.gpu_device_ids = []
         count = ref.environment.gpu
@@ -64,15 +66,7 @@ class LessonGpus(Configurable):
         try:
             self.gpu_device_ids = self.gpu_pool.allocate(self.gpu_owner, count)
         except NoGpuFree as exc:
-            fallback = ref.environment.cpu_fallback
-            if fallback is None:
-                raise web.HTTPError(
-                    503, f"lesson {ref.key!r} needs a GPU and none is free ({exc}); try again "
-                    "later, or pick a lesson that runs on CPU",
-                ) from None
-            self.log.info("No GPU free for %s (%s): running it in %r", ref.key, exc, fallback)
-            return replace(ref, environment_name=fallback,
-                           environment=ref.course.environments[fallback])
+            return fall_back_to_cpu(ref, str(exc), self.log)
         self.log.info("GPU(s) %s for %s (%s)", ",".join(self.gpu_device_ids), self.gpu_owner,
                       ref.key)
         return ref
@@ -91,6 +85,37 @@ class LessonGpus(Configurable):
                                                   device_ids=list(self.gpu_device_ids),
                                                   capabilities=[["gpu"]])]}
 
-    def gpu_status(self) -> str:
+    async def gpu_status(self) -> str:
+        """How many GPUs are free, for the spawn form ("" without any)."""
         pool = self.gpu_pool
         return f"{pool.free_devices()} of {len(pool.devices)} GPUs free" if pool.devices else ""
+
+    def gpu_summary(self) -> str:
+        """The GPUs of the server being started, for its progress message."""
+        return f" with GPU {','.join(self.gpu_device_ids)}" if self.gpu_device_ids else ""
+
+    def load_state(self, state):
+        super().load_state(state)
+        ids = state.get("gpu_ids") or []
+        if ids:  # a server from before a hub restart: its GPUs are still taken
+            self.gpu_device_ids = list(ids)
+            self.gpu_pool.claim(self.gpu_owner, self.gpu_device_ids)
+
+    def get_state(self):
+        state = super().get_state()
+        if self.gpu_device_ids and self.object_id:
+            state["gpu_ids"] = list(self.gpu_device_ids)
+        return state
+
+
+def fall_back_to_cpu(ref, reason: str, log):
+    """Lesson ``ref`` in its environment's ``cpu_fallback``, as no GPU is free (``reason``);
+    HTTP 503 saying so when it has none."""
+    fallback = ref.environment.cpu_fallback
+    if fallback is None:
+        raise web.HTTPError(
+            503, f"lesson {ref.key!r} needs a GPU and none is free ({reason}); try again "
+            "later, or pick a lesson that runs on CPU",
+        )
+    log.info("No GPU free for %s (%s): running it in %r", ref.key, reason, fallback)
+    return replace(ref, environment_name=fallback, environment=ref.course.environments[fallback])

@@ -1,289 +1,53 @@
 """``LessonSpawner``: a DockerSpawner that starts a lesson in that lesson's environment image.
 
-A spawn asks for a lesson, ``{"lesson": "<course>/<lesson>"}`` (REST body, spawn form, or a spawn
-link's ``?lesson=`` query option). The lesson is resolved through the catalog of the live content
-version; its environment names the image, which must pass the hub's allowed-image policy. The
-container gets the content version read-only, the learner's persistent home volume, and
-``LMS_*`` variables that tell the user-side extension which lesson to bring into the home folder.
+The lesson logic (lesson → image, content, home volume, ``LMS_*`` env, host networking, readiness,
+state) is ``LessonMixin``'s and shared with ``LessonSwarmSpawner``. What is specific to a plain
+Docker engine lives here: GPUs as Docker device requests from the hub's pool (``LessonGpus``),
+limits and hardening as the container's host config, and the replacement of a kept container
+that cannot serve a new start.
+
+Chosen in the hub config with ``c.JupyterHub.spawner_class = "lesson"`` (``LMS_SPAWNER=docker``,
+the default of ``hub_config/jupyterhub_config.py``); its settings are ``c.LessonSpawner.*``.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import posixpath
-import socket
-
 from dockerspawner import DockerSpawner
-from tornado import web
-from traitlets import Bool, Float, List, Unicode, default, validate
+from traitlets import default
 
-from lms_extension.content.catalog import LessonRef
-from lms_extension.content.errors import LessonNotFound
-
-from .content_source import ContentSource, ContentUnavailable
-from .form import render_form
 from .gpus import LessonGpus
-from .limits import LessonLimits
-from .readiness import wait_until_answers
-
-ACCEPTED_OPTIONS = frozenset({"lesson"})
+from .lesson_mixin import LessonMixin
+from .limits import LessonLimits, Limits
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-class LessonSpawner(LessonGpus, LessonLimits, DockerSpawner):
+class LessonSpawner(LessonMixin, LessonGpus, LessonLimits, DockerSpawner):
     """Start each lesson in its own environment's Docker image."""
-
-    content_repo = Unicode(
-        "",
-        help="""Git URL or local path of the course content repo the hub follows.
-
-        Each commit of ``content_ref`` that passes validation becomes a content version; lessons
-        are resolved through its catalog.
-        """,
-    ).tag(config=True)
-
-    content_ref = Unicode(
-        "HEAD",
-        help="Branch, tag or commit of ``content_repo`` to publish ('HEAD': the remote's default).",
-    ).tag(config=True)
-
-    content_cache_dir = Unicode(
-        help="""Folder where the hub keeps its mirror of the content repo and one exported folder
-        per content version (mounted read-only into lesson containers).
-
-        Default: ``lms-content`` in the hub's working directory.
-        """,
-    ).tag(config=True)
-
-    @default("content_cache_dir")
-    def _default_content_cache_dir(self):
-        return os.path.abspath("lms-content")
-
-    content_refresh_interval = Float(
-        60.0,
-        help="Seconds between checks of the content repo for a new commit.",
-    ).tag(config=True)
-
-    content_mount_path = Unicode(
-        "/srv/lms/content",
-        help="Where the content version is mounted (read-only) inside lesson containers.",
-    ).tag(config=True)
-
-    allowed_image_patterns = List(
-        Unicode(),
-        default_value=["lms/*"],
-        help="""The hub's allowed-image policy: shell-style patterns (``fnmatch``) an environment
-        image must match. A lesson whose image matches none is refused with HTTP 400. The
-        course decides which image a lesson needs; this policy has the last word.
-        """,
-    ).tag(config=True)
-
-    default_lesson = Unicode(
-        "",
-        help="""Lesson (``course/lesson``) started when a spawn names none and the user has no
-        previous lesson. Empty: the first lesson of the first course.
-        """,
-    ).tag(config=True)
-
-    home_volume_name_template = Unicode(
-        "lms-home-{username}",
-        help="""Name of the learner's persistent Docker volume, mounted at ``notebook_dir`` in
-        every lesson container, so work survives restarts and image switches.
-        """,
-    ).tag(config=True)
-
-    host_networking = Bool(
-        False,
-        help="""Run lesson containers on the host's network (single machine): each server gets a
-        free port on ``host_networking_ip``. Sets ``network_name`` to ``host``.
-        """,
-    ).tag(config=True)
-
-    host_networking_ip = Unicode(
-        "127.0.0.1",
-        help="Address lesson servers listen on with ``host_networking``.",
-    ).tag(config=True)
-
-    lms_service_url = Unicode(
-        "",
-        help="""URL of the LMS service as lesson containers reach it (e.g.
-        ``http://127.0.0.1:10101/services/lms`` with host networking), given to them as
-        ``LMS_SERVICE_URL``: their server extension forwards learner events there. Empty: events
-        stay queued in the learner's home.
-        """,
-    ).tag(config=True)
-
-    ready_poll_interval = Float(
-        0.05,
-        help="""Seconds between checks that a starting lesson server answers. ``start()`` returns
-        once it does, so the hub's own (exponentially backed-off) check passes at once.
-        """,
-    ).tag(config=True)
-
-    # set by start() for the lesson being started
-    lesson_ref: LessonRef | None = None
-    content_version: str = ""
-    content_path: str = ""
-    _progress_message: str = ""
-
-    @default("network_name")
-    def _default_network_name(self):
-        return "host" if self.host_networking else "bridge"
-
-    @default("use_internal_ip")
-    def _default_use_internal_ip(self):
-        # host networking publishes no ports: the server listens on the host's address itself
-        return self.host_networking or super()._default_use_ip()
-
-    @default("notebook_dir")
-    def _default_notebook_dir(self):
-        return "/home/jovyan"
 
     @default("remove")
     def _default_remove(self):
         # the home volume keeps the learner's work, so a container is disposable
         return True
 
-    @default("volumes")
-    def _default_volumes(self):
-        return {self.home_volume_name_template: self.notebook_dir}
+    async def create_object(self):
+        """Create the container with the lesson's limits and the hardening merged into the
+        configured ``extra_host_config`` (which keeps the last word on anything it sets)."""
+        configured = self.extra_host_config
+        limits = self.limits or Limits()
 
-    @default("options_form")
-    def _default_options_form(self):
-        return self._lesson_options_form
+        async def merged(spawner):
+            extra = self._eval_if_callable(configured)
+            if hasattr(extra, "__await__"):
+                extra = await extra
+            return {**limits.host_config(self.drop_capabilities), **self.gpu_host_config(),
+                    **(extra or {})}
 
-    @default("apply_user_options")
-    def _default_apply_user_options(self):
-        return self._apply_lesson_options
-
-    @default("options_from_form")
-    def _default_options_from_form(self):
-        return self._lesson_options_from_form
-
-    @validate("allowed_image_patterns")
-    def _validate_patterns(self, proposal):
-        return [p.strip() for p in proposal.value if p.strip()]
-
-    # -- content ---------------------------------------------------------------------------
-
-    @property
-    def content(self) -> ContentSource:
-        if not self.content_repo:
-            raise web.HTTPError(500, "LessonSpawner.content_repo is not configured")
-        return ContentSource.shared(
-            self.content_repo,
-            self.content_ref,
-            self.content_cache_dir,
-            self.content_refresh_interval,
-        )
-
-    async def _lesson_options_form(self, spawner):
+        self.extra_host_config = merged
         try:
-            version = await self.content.current()
-        except ContentUnavailable as exc:
-            return render_form(None, error=str(exc))
-        selected = (self.orm_spawner.user_options or {}).get("lesson", "") if self.orm_spawner else ""
-        return render_form(version.catalog, selected=str(selected), gpu_status=self.gpu_status())
-
-    @staticmethod
-    def _lesson_options_from_form(form_data):
-        lesson = form_data.get("lesson") or [""]
-        return {"lesson": lesson[0] if isinstance(lesson, list) else lesson}
-
-    def check_image_allowed(self, image: str) -> bool:
-        """Whether the allowed-image policy admits ``image``."""
-        return any(fnmatch.fnmatchcase(image, pattern) for pattern in self.allowed_image_patterns)
-
-    async def resolve_lesson(self, user_options: dict) -> tuple[LessonRef, str]:
-        """The lesson asked for and the content version's commit; HTTP 400 on bad options."""
-        if not isinstance(user_options, dict):
-            raise web.HTTPError(400, "user options must be a JSON object like {\"lesson\": \"course/lesson\"}")
-        if "image" in user_options:
-            raise web.HTTPError(
-                400,
-                "user option 'image' is not accepted: ask for a lesson "
-                "({\"lesson\": \"course/lesson\"}) and its environment picks the image",
-            )
-        unknown = sorted(set(user_options) - ACCEPTED_OPTIONS)
-        if unknown:
-            raise web.HTTPError(400, f"unknown user option(s): {', '.join(map(repr, unknown))}")
-        try:
-            version = await self.content.current()
-        except ContentUnavailable as exc:
-            raise web.HTTPError(503, str(exc)) from None
-        key = user_options.get("lesson") or self.default_lesson
-        if not key:
-            lessons = version.catalog.lessons()
-            key = lessons[0].key
-        try:
-            ref = version.catalog.resolve(key)
-        except LessonNotFound as exc:
-            raise web.HTTPError(400, f"lesson: {exc}") from None
-        image = ref.environment.image
-        if not self.check_image_allowed(image):
-            raise web.HTTPError(
-                400,
-                f"lesson {ref.key!r} needs image {image!r} (environment "
-                f"{ref.environment_name!r}), which the allowed-image policy "
-                f"({', '.join(self.allowed_image_patterns) or 'empty'}) refuses",
-            )
-        return ref, version
-
-    # -- spawner hooks ---------------------------------------------------------------------
-
-    async def _apply_lesson_options(self, spawner, user_options):
-        """The default ``apply_user_options`` hook: resolve the lesson and set image and env."""
-        ref, version = await self.resolve_lesson(user_options)
-        ref = self.take_gpus(ref)  # the CPU fallback when no GPU is free
-        if not self.check_image_allowed(ref.environment.image):
-            self.release_gpus()
-            raise web.HTTPError(400, f"lesson {ref.key!r} falls back to image "
-                                     f"{ref.environment.image!r}, which the policy refuses")
-        self.lesson_ref = ref
-        self.content_version = version.sha
-        self.content_path = str(version.path)
-        self.image = ref.environment.image
-        self.limits = self.resolve_limits(ref)
-        notebook = posixpath.join(ref.course.slug, ref.first_notebook)
-        self.default_url = f"/lab/tree/{notebook}"
-
-    def clear_state(self):
-        super().clear_state()
-        self.release_gpus()
-        self.lesson_ref = None
-        self.content_version = self.content_path = ""
-
-    async def start(self):
-        if self.lesson_ref is None:
-            # a deployment replaced apply_user_options: the lesson still decides the image
-            await self._apply_lesson_options(self, self.user_options)
-        if self.host_networking:
-            self.ip = self.host_networking_ip
-            self.port = _free_port(self.ip)
-        await self._replace_stale_container()
-        gpus = f" with GPU {','.join(self.gpu_device_ids)}" if self.gpu_device_ids else ""
-        self._progress_message = f"Starting {self.lesson_ref.lesson.title} in {self.image}{gpus}"
-        try:
-            ip, port = await super().start()
-            await self._wait_until_ready(ip, port)
-        except BaseException:
-            self.release_gpus()
-            raise
-        return ip, port
-
-    async def stop(self, now=False):
-        try:
-            await super().stop(now=now)
+            return await super().create_object()
         finally:
-            self.release_gpus()
+            self.extra_host_config = configured
 
-    async def _replace_stale_container(self):
+    async def clear_stale_object(self):
         """Never reuse a kept container (``remove=False``) that cannot serve this start.
 
         It is replaced when it was made from another image, or with host networking, where
@@ -305,72 +69,6 @@ class LessonSpawner(LessonGpus, LessonLimits, DockerSpawner):
         await self.remove_object()
         self.object_id = ""
 
-    async def _wait_until_ready(self, ip: str, port: int):
-        url = f"http://{ip}:{port}{self.server.base_url}api"
-        answered = await wait_until_answers(
-            url,
-            timeout=self.http_timeout,
-            interval=self.ready_poll_interval,
-            still_running=self._still_running,
-        )
-        if not answered and await self.poll() is not None:
-            logs = await self.docker("logs", self.container_id, tail=30)
-            raise RuntimeError(
-                f"lesson server for {self.lesson_ref.key} exited during start-up; its last log "
-                f"lines:\n{logs.decode('utf-8', 'replace')}"
-            )
-
-    async def _still_running(self) -> bool:
-        return await self.poll() is None
-
-    async def get_ip_and_port(self):
-        if self.host_networking:
-            return self.ip, self.port
-        return await super().get_ip_and_port()
-
-    @property
-    def volume_binds(self):
-        binds = super().volume_binds
-        for source in binds:
-            if str(source).rstrip("/").endswith("docker.sock"):
-                raise RuntimeError(f"refusing to mount {source} into a lesson container: the "
-                                   "Docker socket gives whoever holds it the host")
-        if self.content_path:
-            binds[self.content_path] = {"bind": self.content_mount_path, "mode": "ro"}
-        return binds
-
-    def get_env(self):
-        env = super().get_env()
-        ref = self.lesson_ref
-        if ref is not None:
-            env.update(
-                LMS_COURSE=ref.course.slug,
-                LMS_LESSON=ref.lesson.slug,
-                LMS_CONTENT_VERSION=self.content_version,
-                LMS_CONTENT_DIR=posixpath.join(self.content_mount_path, ref.course_dir),
-                LMS_ENVIRONMENT=ref.environment_name,
-            )
-        if self.lms_service_url:
-            env["LMS_SERVICE_URL"] = self.lms_service_url
-        return env
-
-    def load_state(self, state):
-        super().load_state(state)
-        ids = state.get("gpu_ids") or []
-        if ids:  # a server from before a hub restart: its GPUs are still taken
-            self.gpu_device_ids = list(ids)
-            self.gpu_pool.claim(self.gpu_owner, self.gpu_device_ids)
-
-    def get_state(self):
-        state = super().get_state()
-        ref = self.lesson_ref
-        if ref is not None and self.object_id:
-            state["lesson"] = ref.key
-            state["content_version"] = self.content_version
-        if self.gpu_device_ids and self.object_id:
-            state["gpu_ids"] = list(self.gpu_device_ids)
-        return state
-
-    async def progress(self):
-        if self._progress_message:
-            yield {"progress": 50, "message": self._progress_message}
+    async def exit_report(self) -> str:
+        logs = await self.docker("logs", self.container_id, tail=30)
+        return logs.decode("utf-8", "replace")

@@ -3,7 +3,8 @@
 An environment may ask for memory, CPUs, processes and shared memory (``resources`` in
 course.yaml); the hub's defaults fill what it leaves out and the hub's caps have the last word.
 Every lesson container also runs with all Linux capabilities dropped and no way to gain
-privileges, and never gets the Docker socket.
+privileges, and never gets the Docker socket (a Swarm service as far as Swarm allows: see
+``swarm_spawner``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,18 @@ class Limits:
             config["shm_size"] = self.shm
         return config
 
+    def service_limits(self) -> dict:
+        """The memory, CPU and process limits as a Swarm service's ``Resources.Limits`` (Engine
+        API names). A service has no /dev/shm size: the Swarm spawner mounts a tmpfs there."""
+        limits: dict = {}
+        if self.memory:
+            limits["MemoryBytes"] = self.memory
+        if self.cpus:
+            limits["NanoCPUs"] = int(self.cpus * 1e9)
+        if self.pids:
+            limits["Pids"] = self.pids
+        return limits
+
 
 def _size(value) -> int | None:
     if value in (None, "", 0):
@@ -71,7 +84,8 @@ def resolve_limits(asked: Resources, defaults: dict, caps: dict) -> Limits:
 
 
 class LessonLimits(Configurable):
-    """The settings and hooks of ``LessonSpawner`` for resources and hardening."""
+    """The settings and hooks of the lesson spawners for resources and hardening (each spawner
+    applies ``limits`` to what it creates: a container's host config, a service's spec)."""
 
     limits: Limits | None = None
 
@@ -144,22 +158,3 @@ class LessonLimits(Configurable):
                      f"--MappingKernelManager.cull_idle_timeout={timeout}",
                      f"--MappingKernelManager.cull_interval={max(timeout // 10, 10)}"]
         return args
-
-    async def create_object(self):
-        """Create the container with the lesson's limits and the hardening merged into the
-        configured ``extra_host_config`` (which keeps the last word on anything it sets)."""
-        configured = self.extra_host_config
-        limits = self.limits or Limits()
-
-        async def merged(spawner):
-            extra = self._eval_if_callable(configured)
-            if hasattr(extra, "__await__"):
-                extra = await extra
-            return {**limits.host_config(self.drop_capabilities), **self.gpu_host_config(),
-                    **(extra or {})}
-
-        self.extra_host_config = merged
-        try:
-            return await super().create_object()
-        finally:
-            self.extra_host_config = configured
