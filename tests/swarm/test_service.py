@@ -61,6 +61,9 @@ def test_a_lesson_runs_as_a_swarm_service_until_stopped(swarm_hub, swarm):
     assert mounts["/dev/shm"]["TmpfsOptions"]["SizeBytes"] == GiB  # the environment's shm
     assert not any("docker.sock" in m.get("Source", "") for m in container["Mounts"])
     assert container["CapabilityDrop"] == ["ALL"]
+    api = tuple(map(int, run("version", "--format", "{{.Server.APIVersion}}").split(".")))
+    if api >= (1, 44):  # engines older than that have no no-new-privileges for services
+        assert container["Privileges"]["NoNewPrivileges"] is True
 
     # the task's container: host network, hardened and limited as the spec says
     task_info = swarm.running_task(name)

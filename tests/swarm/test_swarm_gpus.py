@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ..spawn.accounts import login
+
 from .swarm import GpuNode, run
 
 LESSON = "policy-check/gpu-lesson"  # lms/base with gpu: 1, no CPU fallback
@@ -35,6 +37,13 @@ def gpu_node(swarm, tmp_path_factory):
 def assigned_gpus(task: dict) -> list[str]:
     resources = task.get("AssignedGenericResources") or task.get("GenericResources") or []
     return [r["NamedResourceSpec"]["Value"] for r in resources if "NamedResourceSpec" in r]
+
+
+def spawn_form(hub, session) -> str:
+    """The spawn form the hub shows a learner logged in with ``session``."""
+    r = session.get(f"{hub.url}/hub/spawn", timeout=30)
+    assert r.status_code == 200 and "lms-lesson-picker" in r.text, r.text[-2000:]
+    return r.text
 
 
 def gpu_of(hub, swarm, gpu_node, user: str) -> str:
@@ -69,10 +78,13 @@ def test_gpu_lessons_get_distinct_gpus_of_the_gpu_node(swarm_hub, swarm, gpu_nod
         assert hub.server_request("GET", user, "api/status").status_code == 200
         held[user] = gpu_of(hub, swarm, gpu_node, user)
     assert sorted(held.values()) == sorted(GPUS)
+    learner = login(hub.url, "gpuform")  # a learner on the spawn page sees how many are free
+    assert "GPU: 0 of 2 GPUs free" in spawn_form(hub, learner)
 
     # stopping removes the service and frees its GPU for the learner refused a moment ago
     hub.stop_server(started[0])
     assert swarm.service(f"{hub.prefix}-{started[0]}") is None
+    assert "GPU: 1 of 2 GPUs free" in spawn_form(hub, learner)
     r = hub.start_lesson(refused[0], LESSON)
     assert r.status_code in (201, 202), r.text
     hub.wait_ready(refused[0])
