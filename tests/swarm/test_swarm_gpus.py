@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ..spawn.accounts import login
-
 from .swarm import GpuNode, run
 
 LESSON = "policy-check/gpu-lesson"  # lms/base with gpu: 1, no CPU fallback
