@@ -108,16 +108,20 @@ c.JupyterHub.load_roles = [
     for cohort in env_list("LMS_COHORTS")
 ]
 
-# lesson servers forward learner events to the service with their own token
+# lesson servers forward learner events to the service with their own token, and start the
+# learner's other lesson environments as named servers (the JupyterLab lesson switch)
 lessons.lms_service_url = os.environ.get("LMS_SERVICE_CONTAINER_URL", lms_url + "/services/lms")
 c.Spawner.server_token_scopes = [
     "access:servers!server", "users:activity!user", "access:services!service=lms",
+    "servers!user", "read:servers!user",
 ]
 
 # -- idle servers ----------------------------------------------------------------------------------
 # jupyterhub-idle-culler stops lesson servers idle longer than LMS_IDLE_TIMEOUT seconds (0: never);
 # GPU lesson servers also stop themselves sooner (LessonSpawner.gpu_idle_timeout)
 idle_timeout = int(os.environ.get("LMS_IDLE_TIMEOUT", "3600"))
+# JupyterLab warns the learner a few minutes before an idle server is stopped
+c.Spawner.environment = {"LMS_IDLE_TIMEOUT": str(max(idle_timeout, 0))}
 if idle_timeout > 0:
     c.JupyterHub.services.append(
         {

@@ -21,6 +21,11 @@ class OutlineSource:
         self.cache_file = cache_file
         self.max_age = max_age
         self._fetched = 0.0
+        self._outdated = False
+
+    def invalidate(self) -> None:
+        """New events were forwarded: the next outline is fetched, not taken from the cache."""
+        self._outdated = True
 
     async def _get(self, path: str) -> dict:
         response = await AsyncHTTPClient().fetch(
@@ -62,7 +67,8 @@ class OutlineSource:
     async def get(self) -> dict:
         """The outline: fresh if possible, else the last one saved (``stale``: true)."""
         cached = self._read_cache()
-        if cached and time.time() - cached["fetched_at"] < self.max_age and not cached.get("stale"):
+        if (cached and not self._outdated and not cached.get("stale")
+                and time.time() - cached["fetched_at"] < self.max_age):
             return cached
         try:
             if not self.service_url:
@@ -73,6 +79,7 @@ class OutlineSource:
                 return {"courses": [], "stale": True, "error": f"the LMS service did not "
                         f"answer ({type(exc).__name__}: {exc}) and nothing is saved yet"}
             return {**cached, "stale": True, "error": f"{type(exc).__name__}: {exc}"}
+        self._outdated = False
         outline.update(fetched_at=time.time(), stale=False)
         self._write_cache(outline)
         return outline

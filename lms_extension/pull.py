@@ -80,6 +80,17 @@ class CoursePuller:
             raise PullError(f"{' '.join(exc.cmd[:3])} failed in {self.target} "
                             f"(exit {exc.returncode})") from None
 
+    def _trust_repo(self) -> None:
+        """Let git read the learner repo although the hub, not the learner, owns it (git's
+        'dubious ownership' check): the learner's git config names this one path as safe."""
+        if "://" in self.repo_url:
+            return
+        listed = subprocess.run(["git", "config", "--global", "--get-all", "safe.directory"],
+                                capture_output=True, text=True, check=False).stdout.split("\n")
+        if self.repo_url not in listed:
+            _git(self.target.parent, "config", "--global", "--add", "safe.directory",
+                 self.repo_url)
+
     def bring_in(self) -> str:
         """Clone the course into the home the first time; afterwards leave it as it is.
 
@@ -87,6 +98,8 @@ class CoursePuller:
         changes and missing course files come back. Returns the content version present.
         """
         with self._lock:
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            self._trust_repo()
             if not (self.target / ".git").exists():
                 if self.target.exists():
                     self._adopt()

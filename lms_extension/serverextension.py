@@ -79,6 +79,7 @@ class EventsHandler(APIHandler):
         queued = forwarder.queue.put([e.model_dump(mode="json", exclude_none=True)
                                       for e in batch.events])
         await forwarder.flush()
+        self.settings["lms_outline"].invalidate()
         self.finish(json.dumps({"received": queued, **forwarder.status()}))
 
 

@@ -1,9 +1,10 @@
 """Start a lesson that needs another environment as another named server of the learner.
 
-``POST /lms/api/servers`` with ``{"lesson": "<course>/<lesson>"}`` asks the hub (with this
-server's own token, whose scopes the hub limits to the owner's servers) to start the named
-server of the lesson's environment with that lesson; ``GET /lms/api/servers/<name>/progress``
-passes the hub's start-progress event stream through to JupyterLab.
+``POST /lms/api/servers`` with ``{"lesson": "<course>/<lesson>"}`` finds the learner's server
+that already runs a lesson of the same environment, or asks the hub (with this server's own
+token, whose scopes the hub limits to the owner's servers) to start the named server of that
+environment with the lesson; ``GET /lms/api/servers/<name>/progress`` passes the hub's
+start-progress event stream through to JupyterLab.
 """
 
 from __future__ import annotations
@@ -40,14 +41,25 @@ class HubServers:
     def _headers(self) -> dict:
         return {"Authorization": f"token {self.token}"}
 
-    async def model(self, name: str) -> dict | None:
+    async def servers(self) -> dict:
         response = await AsyncHTTPClient().fetch(
             f"{self.api_url}/users/{quote(self.user)}", headers=self._headers(), request_timeout=10)
-        return json.loads(response.body).get("servers", {}).get(name)
+        return json.loads(response.body).get("servers", {})
 
-    async def start(self, name: str, lesson: str) -> dict:
-        """Start ``name`` with ``lesson`` unless it runs; return ``{server_name, url, ready}``."""
-        current = await self.model(name)
+    async def model(self, name: str) -> dict | None:
+        return (await self.servers()).get(name)
+
+    async def start(self, lesson: str, environment: str, environment_of) -> dict:
+        """The learner's server for ``environment``: one that runs a lesson of it (by
+        ``environment_of(lesson key)``), else the named server of that environment, started
+        with ``lesson``. Returns ``{server_name, url, ready}``."""
+        servers = await self.servers()
+        for name, model in sorted(servers.items()):
+            running = (model.get("user_options") or {}).get("lesson", "")
+            if model.get("ready") and running and environment_of(running) == environment:
+                return {"server_name": name, "url": model.get("url", ""), "ready": True}
+        name = server_name_for(environment)
+        current = servers.get(name)
         if current is None:
             try:
                 await AsyncHTTPClient().fetch(
@@ -87,14 +99,13 @@ class ServersHandler(APIHandler):
         if not isinstance(lesson, str) or not _LESSON.match(lesson):
             raise web.HTTPError(400, "lesson: must be '<course>/<lesson>'")
         outline = await self.settings["lms_outline"].get()
-        course_slug, lesson_slug = lesson.split("/")
-        found = [l for c in outline.get("courses", []) if c["slug"] == course_slug
-                 for l in c["lessons"] if l["slug"] == lesson_slug]
-        if not found:
+        environments = {f"{c['slug']}/{l['slug']}": l["environment"]
+                        for c in outline.get("courses", []) for l in c["lessons"]}
+        if lesson not in environments:
             raise web.HTTPError(400, f"lesson: {lesson!r} is not in the course outline")
         servers: HubServers = self.settings["lms_servers"]
-        name = server_name_for(found[0]["environment"])
-        self.finish(json.dumps(await servers.start(name, lesson)))
+        self.finish(json.dumps(await servers.start(lesson, environments[lesson],
+                                                   environments.get)))
 
 
 class ServerProgressHandler(APIHandler):

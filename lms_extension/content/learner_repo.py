@@ -45,7 +45,8 @@ def publish_course(repos_dir: Path, course_slug: str, course_dir: Path, version:
     ``at`` (a git date) fixes the commit time, so that every hub and service that publishes
     the same versions gets the same commits.
     """
-    git_dir = repos_dir / f"{course_slug}.git"
+    git_dir = repos_dir.resolve() / f"{course_slug}.git"
+    course_dir = course_dir.resolve()
     if not (git_dir / "HEAD").exists():
         repos_dir.mkdir(parents=True, exist_ok=True)
         _git(git_dir, "init", "--bare", "--quiet", f"--initial-branch={BRANCH}")

@@ -167,8 +167,10 @@ class LmsService(Application):
             self.log.warning("content not published:\n  %s", "\n  ".join(status["refused"]))
         return status
 
-    async def check_deadlines(self) -> int:
-        """Mark every learner's lessons past their due date (and not completed) as delayed."""
+    async def due_dates(self, user: str | None = None) -> dict[tuple, datetime]:
+        """Each learner's due dates, ``(user, course, lesson) -> datetime``: the lesson's
+        ``due`` from their cohort's start, plus any extension; in several cohorts of one course
+        the kindest date wins. Only ``user``'s when given."""
         index = self.content.index
         cohorts, extensions = await self.run_db(lambda s: (
             list(s.scalars(select(Cohort))), list(s.scalars(select(Extension)))))
@@ -179,16 +181,24 @@ class LmsService(Application):
                 continue
             start = cohort.start if cohort.start.tzinfo else cohort.start.replace(tzinfo=UTC)
             members = await self.hub.members(cohort.group)
+            if user is not None:
+                members = [m for m in members if m == user]
             for lesson in index.courses[cohort.course]["lessons"]:
                 if not lesson.get("due"):
                     continue
                 base = due_date(start, lesson["due"])
-                for user in members:
-                    days = extra.get((cohort.group, user, lesson["slug"]),
-                                     extra.get((cohort.group, user, ""), 0.0))
-                    key = (user, cohort.course, lesson["slug"])
+                for member in members:
+                    days = extra.get((cohort.group, member, lesson["slug"]),
+                                     extra.get((cohort.group, member, ""), 0.0))
+                    key = (member, cohort.course, lesson["slug"])
                     due = base + timedelta(days=days)
-                    due_dates[key] = max(due_dates.get(key, due), due)  # the kindest cohort wins
+                    due_dates[key] = max(due_dates.get(key, due), due)
+        return due_dates
+
+    async def check_deadlines(self) -> int:
+        """Mark every learner's lessons past their due date (and not completed) as delayed."""
+        index = self.content.index
+        due_dates = await self.due_dates()
         now = self.utcnow()
         changed = await self.run_db(lambda s: mark_delayed(s, index, due_dates, now))
         if changed:

@@ -116,9 +116,15 @@ class UserProgressHandler(ApiHandler):
         rows = await self.service.run_db(lambda s: list(s.scalars(
             select(Progress).where(Progress.user == user))))
         by_key = {(r.course, r.lesson): r for r in rows}
+        due = await self.service.due_dates(user)
+
+        def row(course: str, slug: str) -> dict:
+            when = due.get((user, course, slug))
+            return {**progress_row(by_key.get((course, slug)), slug),
+                    "due": when.isoformat() if when else None}
+
         self.send({"user": user, "version": index.sha or None, "courses": {
-            course: [progress_row(by_key.get((course, slug)), slug)
-                     for slug in index.lesson_slugs(course)]
+            course: [row(course, slug) for slug in index.lesson_slugs(course)]
             for course in index.courses}})
 
 

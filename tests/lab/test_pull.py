@@ -18,6 +18,15 @@ COURSE = Path(__file__).resolve().parents[2] / "content_repo" / "dl-basics"
 NB = "02-numpy/numpy-basics.ipynb"
 
 
+@pytest.fixture(autouse=True)
+def learner_home(tmp_path, monkeypatch):
+    """The learner's own git config lives in their home, not the machine's."""
+    home = tmp_path / "learner-home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def course(tmp_path):
     """An editable copy of the demo course (what one content version exports)."""
@@ -62,12 +71,17 @@ def test_first_start_clones_and_a_second_start_leaves_the_home_alone(repos, cour
     home = tmp_path / "home"
     puller = CoursePuller(str(repos / "dl-basics.git"), home / "dl-basics")
     assert puller.bring_in() == "v1"
+    safe = subprocess.run(["git", "config", "--global", "--get-all", "safe.directory"],
+                          capture_output=True, text=True).stdout.split()
+    assert safe == [str(repos / "dl-basics.git")]  # once, however often it starts
     mine = home / "dl-basics" / NB
     edit_cell(mine, 1, "# my work")
     publish(repos, course, "v1")
     (course / "new.md").write_text("new\n")
     publish(repos, course, "v2")
     assert puller.bring_in() == "v1"  # a restart does not update behind the learner's back
+    assert subprocess.run(["git", "config", "--global", "--get-all", "safe.directory"],
+                          capture_output=True, text=True).stdout.split() == safe
     assert "# my work" in mine.read_text()
     info = puller.check(now=1e9)
     assert (info.available, info.current, info.latest, info.changed) == (True, "v1", "v2",

@@ -52,5 +52,7 @@ def test_learner_logs_in_and_lands_in_lesson(hub, run_id):
     # the server extension reports the lesson it brought in
     ctx = session.get(f"{hub.url}/user/ada/lms/api/context", timeout=30).json()
     assert ctx["lesson"] == "numpy-basics"
-    assert "dl-basics/02-numpy/numpy-basics.ipynb" in ctx["materialized"]["copied"]
+    assert ctx["materialized"] == {"from": "learner repo", "version": env["LMS_CONTENT_VERSION"]}
+    assert env["LMS_LEARNER_REPO"] == "/srv/lms/learner/dl-basics.git"
+    assert mounts["/srv/lms/learner"]["RW"] is False
     hub.stop_server("ada")

@@ -1,12 +1,16 @@
 /** The course sidebar: the ordered lesson tree with status, due date and progress. */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
-import { ReactWidget, UseSignal, tocIcon } from '@jupyterlab/ui-components';
+import { LabIcon, ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
+
+import courseSvg from '../style/icons/course.svg';
 
 import { courseProgress, formatDue, ICourse, ILesson, progressPercent, statusOf } from './logic';
 import { ICourseModel } from './model';
 import { COMMANDS, DOMAIN, ICourseModelToken, PLUGIN } from './tokens';
+
+const courseIcon = new LabIcon({ name: 'lms-course:course', svgstr: courseSvg });
 
 const STATUS_MARK: Record<string, string> = {
   not_started: '○',
@@ -116,7 +120,7 @@ class CourseSidebar extends ReactWidget {
     super();
     this.id = 'lms-course-sidebar';
     this.addClass('lms-Sidebar');
-    this.title.icon = tocIcon;
+    this.title.icon = courseIcon;
     this.title.caption = _trans.__('Course');
   }
 
@@ -143,7 +147,8 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     const trans = translator.load(DOMAIN);
     const sidebar = new CourseSidebar(model, app, trans);
     app.shell.add(sidebar, 'left', { rank: 50 });
-    void model.ready.then(() => {
+    // after the layout is restored, which would otherwise bring back another panel
+    void Promise.all([model.ready, app.restored]).then(() => {
       if (model.context?.course) {
         app.shell.activateById(sidebar.id);
       }
