@@ -106,6 +106,9 @@ setup(
             "pytest-jupyter[server]>=0.10",
             # the z2jh export is checked by KubeSpawner's own profile_list handling
             "jupyterhub-kubespawner>=6",
+            # drives Debian's chromium in the browser tests (its driver is playwright-core;
+            # no browser is downloaded)
+            "playwright>=1.45",
         ],
     },
     entry_points={

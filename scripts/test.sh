@@ -4,5 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LMS_EXTRAS=hub,lab,test bash scripts/setup-host.sh
+# the browser tests drive Debian's chromium
+if ! command -v chromium >/dev/null; then
+  echo "==> installing chromium"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
 bash scripts/setup-postgres.sh   # the LMS service tests also run on PostgreSQL
 exec .venv/bin/python -m pytest "$@"
