@@ -60,6 +60,10 @@ lessons.pull_policy = os.environ.get("LMS_PULL_POLICY", default_pull)
 if spawner == "swarm":
     # the Swarm generic resource that GPU nodes advertise (dockerd --node-generic-resource)
     lessons.gpu_resource_kind = os.environ.get("LMS_GPU_RESOURCE", "NVIDIA-GPU")
+# GET /hub/api/lms/gpus: free GPUs for lesson servers, as the spawn form shows them
+from lms_spawner.gpu_api import handlers as gpu_handlers  # noqa: E402
+
+c.JupyterHub.extra_handlers = gpu_handlers
 c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 

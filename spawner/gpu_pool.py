@@ -8,6 +8,7 @@ the same slot. Servers are keyed by their container name.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ class GpuPool:
     shares_per_device: int = 1
     # owner (container name) -> device ids it holds
     holders: dict[str, list[str]] = field(default_factory=dict)
+    # whether this hub process has counted the running containers' GPUs yet
+    scanned: bool = False
+    scan_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @classmethod
     def shared(cls, devices: list[str], shares_per_device: int = 1) -> GpuPool:

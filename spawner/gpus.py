@@ -51,18 +51,51 @@ class LessonGpus(Configurable):
 
     @property
     def gpu_owner(self) -> str:
-        return f"{self.user.name}/{self.name}"
+        """The server's container name: the pool's key, also for containers found running."""
+        return self.object_name
+
+    async def _scan_running_containers(self) -> None:
+        """Once per hub process: count the GPUs of this hub's running lesson containers.
+
+        Servers the hub knows claim their GPUs from their saved state; this also counts a
+        container whose record was lost (a reset hub database), so its cards are not handed
+        out twice."""
+        pool = self.gpu_pool
+        if pool.scanned or not pool.devices:
+            return
+        async with pool.scan_lock:
+            if pool.scanned:
+                return
+            found = await self.docker("containers", filters={"name": f"{self.prefix}-",
+                                                             "status": "running"})
+            for summary in found:
+                info = await self.docker("inspect_container", summary["Id"])
+                name = info["Name"].lstrip("/")
+                ids = [i for request in info["HostConfig"].get("DeviceRequests") or []
+                       if _is_gpu_request(request, self.gpu_driver)
+                       for i in request.get("DeviceIDs") or []]
+                if ids and name.startswith(f"{self.prefix}-") and name not in pool.holders:
+                    pool.claim(name, ids)
+                    self.log.info("GPU(s) %s held by running container %s", ",".join(ids), name)
+            pool.scanned = True
+
+    async def gpu_counts(self) -> tuple[int, int]:
+        """(free, total) GPU devices of the pool."""
+        await self._scan_running_containers()
+        return self.gpu_pool.free_devices(), len(self.gpu_pool.devices)
 
     async def take_gpus(self, ref):
         """Hold the GPUs lesson ``ref`` needs (none for a CPU lesson) and return the lesson as
         it will run: in its environment's ``cpu_fallback`` when no GPU is free, if it has one;
-        otherwise HTTP 503 saying how many are free. (Nothing here awaits, so concurrent spawns
-        cannot take the same device.)"""
+        otherwise HTTP 503 saying how many are free. (Nothing awaits between counting and
+        taking, so concurrent spawns cannot take the same device.)"""
         self.gpu_pool.release(self.gpu_owner)
         self.gpu_device_ids = []
         count = ref.environment.gpu
         if not count:
             return ref
+        await self._scan_running_containers()
+        self.gpu_pool.release(self.gpu_owner)  # its own container, found running, is replaced
         try:
             self.gpu_device_ids = self.gpu_pool.allocate(self.gpu_owner, count)
         except NoGpuFree as exc:
@@ -87,8 +120,8 @@ class LessonGpus(Configurable):
 
     async def gpu_status(self) -> str:
         """How many GPUs are free, for the spawn form ("" without any)."""
-        pool = self.gpu_pool
-        return f"{pool.free_devices()} of {len(pool.devices)} GPUs free" if pool.devices else ""
+        free, total = await self.gpu_counts()
+        return f"{free} of {total} GPUs free" if total else ""
 
     def gpu_summary(self) -> str:
         """The GPUs of the server being started, for its progress message."""
@@ -106,6 +139,13 @@ class LessonGpus(Configurable):
         if self.gpu_device_ids and self.object_id:
             state["gpu_ids"] = list(self.gpu_device_ids)
         return state
+
+
+def _is_gpu_request(request: dict, driver: str) -> bool:
+    """A Docker device request for GPUs: of the GPU driver, or asking the 'gpu' capability
+    (``docker run --gpus`` names no driver)."""
+    capabilities = {c for group in request.get("Capabilities") or [] for c in group}
+    return request.get("Driver") == driver or "gpu" in capabilities
 
 
 def fall_back_to_cpu(ref, reason: str, log):

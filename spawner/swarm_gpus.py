@@ -118,10 +118,15 @@ class SwarmGpus(Configurable):
         """The service's generic resource reservation (docker-py's ``generic_resources``)."""
         return {self.gpu_resource_kind: self.gpu_count} if self.gpu_count else {}
 
+    async def gpu_counts(self) -> tuple[int, int]:
+        """(free, total) GPUs of the Swarm."""
+        free, total = await self.swarm_gpus()
+        return max(free, 0), total
+
     async def gpu_status(self) -> str:
         """How many GPUs are free, for the spawn form ("" without any)."""
-        free, total = await self.swarm_gpus()
-        return f"{max(free, 0)} of {total} GPUs free" if total else ""
+        free, total = await self.gpu_counts()
+        return f"{free} of {total} GPUs free" if total else ""
 
     def gpu_summary(self) -> str:
         """The GPUs of the server being started, for its progress message."""

@@ -50,8 +50,10 @@ def jp_server_cleanup():
     yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module: Playwright's driver holds an event loop while it runs,
+    which must be gone before tests that run their own (pytest-jupyter's)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -94,3 +94,72 @@ def test_the_owners_own_requests_are_not_recorded(tmp_path):
     log.observe(visitor)  # within the same minute: one record
     assert [(v["who"], v["path"]) for v in log.records()] == [
         ("ta-anna", "/user/owner/api/contents")]
+
+
+@pytest.fixture
+def learner_repo(tmp_path, monkeypatch):
+    """A learner repo of the demo course, named by LMS_LEARNER_REPO as LessonSpawner does."""
+    import shutil
+    from pathlib import Path
+
+    from lms_extension.content.learner_repo import publish_course
+
+    course = tmp_path / "course"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "content_repo" / "dl-basics", course)
+    repos = tmp_path / "learner"
+    publish_course(repos, "dl-basics", course, "v1")
+    monkeypatch.setenv("LMS_COURSE", "dl-basics")
+    monkeypatch.setenv("LMS_LESSON", "numpy-basics")
+    monkeypatch.setenv("LMS_LEARNER_REPO", str(repos / "dl-basics.git"))
+    return course, repos
+
+
+async def test_content_updates_through_the_api(learner_repo, jp_fetch, jp_root_dir):
+    from lms_extension.content.learner_repo import publish_course
+
+    course, repos = learner_repo
+    ctx = json.loads((await jp_fetch("lms", "api", "context")).body)
+    assert ctx["materialized"] == {"from": "learner repo", "version": "v1"}
+    notebook = jp_root_dir / "dl-basics" / "02-numpy" / "numpy-basics.ipynb"
+    assert notebook.is_file()
+    info = json.loads((await jp_fetch("lms", "api", "update")).body)
+    assert info == {"available": False, "current": "v1", "latest": "v1", "changed": []}
+
+    (course / "02-numpy" / "notes.md").write_text("new in v2\n")
+    publish_course(repos, "dl-basics", course, "v2")
+    info = json.loads((await jp_fetch("lms", "api", "update")).body)
+    assert info == {"available": False, "current": "v1", "latest": "v1", "changed": []}, \
+        "the learner repo is looked at again only after a minute"
+    r = await jp_fetch("lms", "api", "update", method="POST", body="{}")
+    report = json.loads(r.body)
+    assert (report["from_version"], report["to_version"]) == ("v1", "v2")
+    assert report["updated"] == ["02-numpy/notes.md"] and report["conflicts"] == []
+    assert (jp_root_dir / "dl-basics" / "02-numpy" / "notes.md").read_text() == "new in v2\n"
+
+
+async def test_update_without_a_learner_repo_says_so(jp_fetch):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("lms", "api", "update")
+    assert err.value.code == 404
+    assert "LMS_LEARNER_REPO" in json.loads(err.value.response.body)["message"]
+
+
+@pytest.mark.parametrize("body, words", [
+    ("not json", "body: not JSON"),
+    ('{"lesson": "../etc/passwd"}', "lesson: must be '<course>/<lesson>'"),
+    ('{"lesson": ["a", "b"]}', "lesson: must be"),
+    ('{"lesson": "dl-basics/no-such-lesson"}', "is not in the course outline"),
+    ("{" + '"x": "' + "y" * 5000 + '"}', "body: more than 4096 bytes"),
+])
+async def test_starting_another_environment_refuses_bad_requests(jp_fetch, body, words):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("lms", "api", "servers", method="POST", body=body)
+    assert err.value.code == 400
+    assert words in json.loads(err.value.response.body)["message"]
+
+
+async def test_surveys_need_the_service(jp_fetch):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("lms", "api", "surveys", "dl-basics", "numpy-basics")
+    assert err.value.code == 503
+    assert "LMS_SERVICE_URL" in json.loads(err.value.response.body)["message"]

@@ -80,3 +80,36 @@ def test_gpu_spawns_share_no_card_and_the_books_survive_a_restart(gpu_hub, engin
     assert gpus_of(engine, run_id, last) == held[started[1]]
     for user in [*started[2:], late, last]:
         hub.stop_server(user)
+
+
+def test_a_running_gpu_container_the_hub_lost_track_of_keeps_its_card(gpu_hub, engine, run_id):
+    """A lesson container of this hub that still runs but that the hub has no record of (a
+    reset hub database, say) is found at start-up: its card is not handed out again."""
+    hub = gpu_hub
+    leftover = f"lms-test-{run_id}-gpu-leftover"
+    out = engine.docker("run", "-d", "--name", leftover, "--network", "none",
+                        "--gpus", "device=2", "--entrypoint", "sleep", "lms/base:latest", "300")
+    assert out.returncode == 0, out.stderr
+    try:
+        hub.restart()
+        hub.create_user("counter")
+        token = hub.api("POST", "/users/counter/tokens", json={"note": "gpus"}).json()["token"]
+        counts = hub.api("GET", "/lms/gpus", token=token)
+        assert counts.status_code == 200, counts.text
+        assert counts.json() == {"free": 3, "total": 4}
+        assert hub.api("GET", "/lms/gpus", token="not-a-token").status_code == 403
+
+        users = [f"gpuafter{i}" for i in range(4)]
+        answers = spawn_all(hub, users)
+        started = [u for u, r in answers.items() if r.status_code in (201, 202)]
+        assert len(started) == 3, {u: r.status_code for u, r in answers.items()}
+        for user in started:
+            hub.wait_ready(user)
+        given = set().union(*(gpus_of(engine, run_id, u) for u in started))
+        assert given == ALL - {"2"}
+        assert hub.api("GET", "/lms/gpus", token=token).json() == {"free": 0, "total": 4}
+        for user in started:
+            hub.stop_server(user)
+        assert hub.api("GET", "/lms/gpus", token=token).json() == {"free": 3, "total": 4}
+    finally:
+        engine.docker("rm", "-f", leftover)
