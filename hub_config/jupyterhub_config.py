@@ -51,6 +51,7 @@ else:
     raise ValueError(f"LMS_SPAWNER={spawner!r} is not one of: docker, swarm")
 lessons.content_repo = os.environ.get("LMS_CONTENT_REPO", "")
 lessons.content_ref = os.environ.get("LMS_CONTENT_REF", "HEAD")
+lessons.content_refresh_interval = float(os.environ.get("LMS_CONTENT_REFRESH_INTERVAL", "60"))
 lessons.content_cache_dir = os.path.join(state_dir, "content")
 lessons.allowed_image_patterns = env_list("LMS_ALLOWED_IMAGES", "lms/*")
 lessons.host_networking = env_flag("LMS_HOST_NETWORKING", "1")

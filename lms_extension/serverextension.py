@@ -17,7 +17,7 @@ read-only content at ``LMS_CONTENT_DIR``. It serves, under ``/lms/api/``:
   POST merge it into the home (nbgitpuller), with a report of the files both sides changed;
 - ``surveys/<course>/<lesson>``: the lesson's survey (from the LMS service);
 - ``servers``: start a lesson in another environment as another named server, and follow its
-  start progress (see :mod:`.servers`).
+  start progress; ``activity``: tell the hub the learner is active (see :mod:`.servers`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from .events import EventForwarder, EventQueue
 from .materialize import Materialized, materialize
 from .outline import OutlineSource
 from .pull import CoursePuller, PullError
-from .servers import HubServers, ServerProgressHandler, ServersHandler
+from .servers import ActivityHandler, HubServers, ServerProgressHandler, ServersHandler
 
 STATE_DIR = ".local/share/lms"  # in the learner's home, which outlives the container
 FORWARD_INTERVAL = 5.0
@@ -235,7 +235,8 @@ def _load_jupyter_server_extension(serverapp):
     routes = (("context", ContextHandler), ("events", EventsHandler),
               ("outline", OutlineHandler), ("access", AccessHandler), ("update", UpdateHandler),
               (r"surveys/([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*)", SurveyHandler),
-              ("servers", ServersHandler), (r"servers/([^/]+)/progress", ServerProgressHandler))
+              ("servers", ServersHandler), (r"servers/([^/]+)/progress", ServerProgressHandler),
+              ("activity", ActivityHandler))
     serverapp.web_app.add_handlers(".*$", [
         (url_path_join(base_url, "lms", "api", path), handler) for path, handler in routes
     ])

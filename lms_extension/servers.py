@@ -4,13 +4,16 @@
 that already runs a lesson of the same environment, or asks the hub (with this server's own
 token, whose scopes the hub limits to the owner's servers) to start the named server of that
 environment with the lesson; ``GET /lms/api/servers/<name>/progress`` passes the hub's
-start-progress event stream through to JupyterLab.
+start-progress event stream through to JupyterLab. ``POST /lms/api/activity`` tells the hub at
+once that the learner is active here (the learner chose *Keep working* when warned that the idle
+server is about to be stopped), rather than at the next periodic activity report.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from jupyter_server.base.handlers import APIHandler
@@ -72,6 +75,18 @@ class HubServers:
         return {"server_name": name, "url": current.get("url", ""),
                 "ready": bool(current.get("ready"))}
 
+    async def report_activity(self, server_name: str) -> str:
+        """Tell the hub this server is in use now; return the time reported."""
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        body = {"last_activity": now, "servers": {server_name: {"last_activity": now}}}
+        try:
+            await AsyncHTTPClient().fetch(
+                f"{self.api_url}/users/{quote(self.user)}/activity", method="POST",
+                headers=self._headers(), body=json.dumps(body), request_timeout=10)
+        except (HTTPClientError, OSError) as exc:
+            raise web.HTTPError(502, f"the hub did not take the activity: {exc}") from None
+        return now
+
     def progress_request(self, name: str, on_chunk) -> HTTPRequest:
         return HTTPRequest(self._url(name, "/progress"), headers=self._headers(),
                            streaming_callback=on_chunk, request_timeout=600)
@@ -106,6 +121,16 @@ class ServersHandler(APIHandler):
         servers: HubServers = self.settings["lms_servers"]
         self.finish(json.dumps(await servers.start(lesson, environments[lesson],
                                                    environments.get)))
+
+
+class ActivityHandler(APIHandler):
+    """The learner is here: the hub hears it now, so the idle culler leaves this server be."""
+
+    @web.authenticated
+    async def post(self):
+        servers: HubServers = self.settings["lms_servers"]
+        at = await servers.report_activity(self.settings["lms"].get("server_name", ""))
+        self.finish(json.dumps({"last_activity": at}))
 
 
 class ServerProgressHandler(APIHandler):

@@ -1,7 +1,8 @@
 """The hub's view of the content repo, shared by every spawner of one hub.
 
 The first spawn waits for the first sync; later spawns use the version in memory while a
-background task refreshes it every ``refresh_interval`` seconds. A broken or unreachable commit
+background task refreshes it every ``refresh_interval`` seconds, spawns or not, so that new
+versions reach the learner repos (and the update notices in JupyterLab) in that time. A broken or unreachable commit
 never replaces a good version: the error is logged and the previous version stays live.
 """
 
@@ -45,6 +46,12 @@ class ContentSource:
         self._synced_at = 0.0
         self._lock = asyncio.Lock()
         self._refreshing: asyncio.Task | None = None
+        self._follower: asyncio.Task | None = None
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_interval)
+            await self.refresh()
 
     async def refresh(self) -> ContentVersion | None:
         """Sync now (one sync at a time); keep the previous version if this one fails."""
@@ -64,6 +71,8 @@ class ContentSource:
 
     async def current(self) -> ContentVersion:
         """The live version; the first call waits for a sync, later ones refresh in background."""
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.create_task(self._follow())
         if self.version is None:
             await self.refresh()
             if self.version is None:

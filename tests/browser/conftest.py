@@ -28,14 +28,16 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def hub(docker_engine, content_remote, run_id, tmp_path_factory):
-    """A hub of its own, with an admin account for the LMS service's cohort settings."""
-    hub = Hub(tmp_path_factory.mktemp("browser-hub"), str(content_remote), f"{run_id}b",
-              {"LMS_ADMIN_USERS": ADMIN})
+def hub(docker_engine, content_remote, run_id, tmp_path_factory, request):
+    """A hub of its own per test module, with an admin account for the LMS service's cohort
+    settings, and the module's ``HUB_ENV`` settings."""
+    suffix = f"{run_id}{request.module.__name__.rsplit('_', 1)[-1][:4]}"
+    hub = Hub(tmp_path_factory.mktemp("browser-hub"), str(content_remote), suffix,
+              {"LMS_ADMIN_USERS": ADMIN, **getattr(request.module, "HUB_ENV", {})})
     hub.start()
     yield hub
     hub.stop()
-    _cleanup_docker(f"{run_id}b")
+    _cleanup_docker(suffix)
 
 
 @pytest.fixture

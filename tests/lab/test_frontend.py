@@ -36,3 +36,14 @@ def test_every_text_of_the_labextension_has_a_korean_translation():
         (translation,) = korean[text]
         # the placeholders survive translation
         assert sorted(re.findall(r"%\d", translation)) == sorted(re.findall(r"%\d", text)), text
+
+
+def test_both_halves_carry_the_package_version():
+    """The version handshake compares these: a release changes them together."""
+    from lms_extension import __version__
+
+    tokens = (LAB / "src" / "tokens.ts").read_text(encoding="utf-8")
+    (frontend,) = re.findall(r"EXTENSION_VERSION = '([^']+)'", tokens)
+    package = json.loads((LAB / "package.json").read_text(encoding="utf-8"))["version"]
+    setup = re.search(r'version="([^"]+)"', (ROOT / "setup.py").read_text()).group(1)
+    assert frontend == package == __version__ == setup

@@ -13,7 +13,7 @@ from tornado.httpclient import HTTPClientError
 import re
 
 NAMES = ("context", "events", "outline", "access", "update", "surveys/x/x", "servers",
-         "servers/x/progress")
+         "servers/x/progress", "activity")
 
 
 def lms_routes(app):
@@ -40,7 +40,7 @@ async def test_every_route_rejects_requests_without_a_token(jp_serverapp, jp_fet
                 await jp_fetch("lms", "api", *name.split("/"), method=method, body=body,
                                headers={"Authorization": ""})
             assert err.value.code in (401, 403, 405), (name, method, err.value.code)
-            if method == "GET" and name != "servers":  # servers: POST only
+            if method == "GET" and name not in ("servers", "activity"):  # POST only
                 assert err.value.code in (401, 403), name
 
 
@@ -163,3 +163,11 @@ async def test_surveys_need_the_service(jp_fetch):
         await jp_fetch("lms", "api", "surveys", "dl-basics", "numpy-basics")
     assert err.value.code == 503
     assert "LMS_SERVICE_URL" in json.loads(err.value.response.body)["message"]
+
+
+async def test_the_context_names_the_version_for_the_handshake(jp_fetch):
+    from lms_extension import __version__
+
+    ctx = json.loads((await jp_fetch("lms", "api", "context")).body)
+    assert ctx["version"] == __version__
+    assert ctx["idle_timeout"] == 0  # no LMS_IDLE_TIMEOUT and no shutdown timeout: never

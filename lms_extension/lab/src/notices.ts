@@ -119,6 +119,7 @@ function watchIdle(timeout: number, trans: TranslationBundle): void {
     return;
   }
   const warnBefore = Math.min(300, Math.max(30, timeout / 4));
+  const every = Math.min(IDLE_POLL_MS, (warnBefore * 1000) / 3);
   let id = '';
   const check = async () => {
     const settings = ServerConnection.makeSettings();
@@ -145,8 +146,8 @@ function watchIdle(timeout: number, trans: TranslationBundle): void {
     const actions = [
       {
         label: trans.__('Keep working'),
-        // an ordinary (tracked) request counts as activity
-        callback: () => void requestAPI('context').catch(() => undefined)
+        // counts as activity here, and the hub (whose culler decides) hears it at once
+        callback: () => void postAPI('activity', {}).catch(() => undefined)
       }
     ];
     if (id && Notification.update({ id, message, type: 'warning', actions })) {
@@ -154,7 +155,7 @@ function watchIdle(timeout: number, trans: TranslationBundle): void {
     }
     id = Notification.warning(message, { autoClose: false, actions });
   };
-  setInterval(() => void check(), IDLE_POLL_MS);
+  setInterval(() => void check(), every);
 }
 
 export const noticesPlugin: JupyterFrontEndPlugin<void> = {
