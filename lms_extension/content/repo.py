@@ -39,15 +39,17 @@ class GitError(RuntimeError):
 
 
 class ContentMirror:
-    """A bare mirror of ``url`` under ``cache_dir`` that exports commits of ``ref``."""
+    """A bare mirror of ``url`` under ``cache_dir`` that exports commits of ``ref`` (and, with
+    ``learner_repos``, publishes them to the learner repos that lesson servers pull from)."""
 
-    def __init__(self, url: str, ref: str, cache_dir: Path | str):
+    def __init__(self, url: str, ref: str, cache_dir: Path | str, learner_repos: bool = True):
         self.url = url
         self.ref = ref or "HEAD"
         self.cache_dir = Path(cache_dir)
         self.git_dir = self.cache_dir / "mirror.git"
         self.versions_dir = self.cache_dir / "versions"
         self.learner_dir = self.cache_dir / "learner"
+        self.learner_repos = learner_repos
 
     def _git(self, *args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
@@ -113,10 +115,11 @@ class ContentMirror:
             raise ContentError(
                 [Problem(f"{sha[:12]}:{p.file}", p.line, p.field, p.message) for p in exc.problems]
             ) from None
-        at = self._git("log", "-1", "--format=%cI", sha).stdout.decode().strip()
-        try:
-            publish_version(self.learner_dir, path, catalog.folders, sha, at=at)
-        except LearnerRepoError as exc:
-            raise GitError(f"publishing the learner repos of {sha[:12]}: {exc}") from None
+        if self.learner_repos:
+            at = self._git("log", "-1", "--format=%cI", sha).stdout.decode().strip()
+            try:
+                publish_version(self.learner_dir, path, catalog.folders, sha, at=at)
+            except LearnerRepoError as exc:
+                raise GitError(f"publishing the learner repos of {sha[:12]}: {exc}") from None
         return ContentVersion(sha=sha, path=path, catalog=catalog)
 

@@ -63,7 +63,8 @@ class ContentFollower:
     """Sync ``url``@``ref`` into the database; keep the live catalog and the last refusal."""
 
     def __init__(self, url: str, ref: str, cache_dir: str):
-        self.mirror = ContentMirror(url, ref, cache_dir) if url else None
+        # the hub publishes the learner repos; the service only reads the catalog
+        self.mirror = ContentMirror(url, ref, cache_dir, learner_repos=False) if url else None
         self.index = CatalogIndex.empty()
         self.last_error: list[str] = []
 

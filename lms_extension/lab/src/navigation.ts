@@ -1,5 +1,6 @@
 /** Prev / next / mark-complete buttons in the toolbar of lesson notebooks, and the commands. */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
 import { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ITranslator } from '@jupyterlab/translation';
@@ -29,7 +30,14 @@ export const navigationPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Previous / next lesson and mark-complete buttons in lesson notebooks.',
   autoStart: true,
   requires: [ICourseModelToken, INotebookTracker, ITranslator],
-  activate: (app: JupyterFrontEnd, model: ICourseModel, tracker: INotebookTracker, translator: ITranslator) => {
+  optional: [ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    model: ICourseModel,
+    tracker: INotebookTracker,
+    translator: ITranslator,
+    palette: ICommandPalette | null
+  ) => {
     const trans = translator.load(DOMAIN);
     const current = (): { ref: ILessonRef; path: string } | null => {
       const path = tracker.currentWidget?.context.path ?? '';
@@ -73,6 +81,11 @@ export const navigationPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+
+    const category = trans.__('Course');
+    for (const command of [COMMANDS.previous, COMMANDS.next, COMMANDS.markComplete]) {
+      palette?.addItem({ command, category });
+    }
 
     app.docRegistry.addWidgetExtension('Notebook', {
       createNew: (panel: NotebookPanel, context: DocumentRegistry.IContext<INotebookModel>): IDisposable => {

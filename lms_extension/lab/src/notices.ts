@@ -4,7 +4,7 @@
  * about to be stopped for being idle.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
@@ -36,7 +36,7 @@ function short(version: string): string {
   return version.slice(0, 7);
 }
 
-function watchUpdates(app: JupyterFrontEnd, trans: TranslationBundle): void {
+function watchUpdates(app: JupyterFrontEnd, trans: TranslationBundle, palette: ICommandPalette | null): void {
   let shownFor = '';
   const describe = (report: IUpdateReport): string => {
     if (report.error) {
@@ -65,6 +65,7 @@ function watchUpdates(app: JupyterFrontEnd, trans: TranslationBundle): void {
       }
     }
   });
+  palette?.addItem({ command: COMMANDS.update, category: trans.__('Course') });
   const check = async () => {
     let info: IUpdateInfo;
     try {
@@ -163,7 +164,8 @@ export const noticesPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Version check, content updates, access and idle-culling notices.',
   autoStart: true,
   requires: [ICourseModelToken, ITranslator],
-  activate: (app: JupyterFrontEnd, model: ICourseModel, translator: ITranslator) => {
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, model: ICourseModel, translator: ITranslator, palette: ICommandPalette | null) => {
     const trans = translator.load(DOMAIN);
     void model.ready.then(() => {
       const problem = versionProblem(EXTENSION_VERSION, model.context?.version);
@@ -171,7 +173,7 @@ export const noticesPlugin: JupyterFrontEndPlugin<void> = {
         Notification.error(trans.__('Course extension: %1', problem), { autoClose: false });
         return;
       }
-      watchUpdates(app, trans);
+      watchUpdates(app, trans, palette);
       watchAccess(trans);
       watchIdle(model.context?.idle_timeout ?? 0, trans);
     });
