@@ -149,6 +149,8 @@ def test_the_course_speaks_korean_when_jupyterlab_does(hub, learner, browser_con
         page.locator(".lms-Nav-next:visible").wait_for()
         assert page.locator(".lms-Nav-next:visible").inner_text().startswith("다음")
         assert "완료" in sidebar.locator(".lms-Course-progress").first.inner_text()
+        # the admin's requests above (the test's hub token) are shown to the learner
+        page.get_by_text("test-admin 님이 이 서버를 열었습니다", exact=False).wait_for()
     finally:
         hub.server_request(
             "PUT", USER, "lab/api/settings/@jupyterlab/translation-extension:plugin",
