@@ -46,7 +46,8 @@ IMAGE_LABEL = "org.lms-platform.image"  # set by the Dockerfiles, on every layer
 # TypeScript build folders stay out (its built form, lms_extension/labextension, goes in).
 WHEEL_SOURCES = ("setup.py", "pyproject.toml", "README.md", "lms_extension", "spawner")
 WHEEL_LEFT_OUT = ("node_modules", "lib", "build-test", "__pycache__")
-LABEXTENSION_BUILT = REPO_ROOT / "lms_extension" / "labextension" / "package.json"
+LABEXTENSION = REPO_ROOT / "lms_extension" / "labextension"
+LABEXTENSION_BUILT = LABEXTENSION / "package.json"
 LOG_TAIL = 60
 
 
@@ -178,8 +179,11 @@ def inputs_hash(image: Image, build_args: dict[str, str], base_id: str) -> str:
         add("arg", key, value.encode())
     add("base", "id", base_id.encode())
     if image.with_wheel:
+        # the built labextension is left out: its sources and lock file are in, and webpack's
+        # output differs with the checkout's path, which would rebuild the images needlessly
         for path in source_files():
-            add("source", path.relative_to(REPO_ROOT).as_posix(), path.read_bytes())
+            if LABEXTENSION not in path.parents:
+                add("source", path.relative_to(REPO_ROOT).as_posix(), path.read_bytes())
     return digest.hexdigest()
 
 
