@@ -23,6 +23,14 @@ def row(page, key: str):
     return page.locator(f'li.lms-Lesson[data-lesson="{key}"]')
 
 
+def wait_for_kernel_idle(page) -> None:
+    """Until the notebook's kernel is connected and idle. The status bar says so only then
+    ("Python 3 (ipykernel) | Idle"); the toolbar's execution indicator reads idle even before
+    a kernel exists, and cells run then are dropped."""
+    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for(
+        timeout=90_000)
+
+
 def service(hub, token: str, path: str) -> dict:
     r = requests.get(f"{hub.url}/services/lms/api/{path}", timeout=30,
                      headers={"Authorization": f"token {token}"})
@@ -84,7 +92,7 @@ def test_a_lesson_from_sidebar_to_survey_and_on_to_the_next_environment(hub, lea
 
     # run every cell: the lesson completes by its rule and the survey is asked
     page.locator(".jp-Notebook").first.wait_for()
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    wait_for_kernel_idle(page)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()
     page.locator(".lm-Menu .lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
     page.wait_for_selector(f'li[data-lesson="{FIRST}"][data-status="completed"]',
