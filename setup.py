@@ -124,6 +124,9 @@ setup(
             "lesson-swarm = lms_spawner:LessonSwarmSpawner",
             "lessonswarmspawner = lms_spawner:LessonSwarmSpawner",
         ],
+        "jupyterhub.authenticators": [
+            "lms-native = lms_spawner.native_auth:LmsNativeAuthenticator",
+        ],
     },
     classifiers=[
         "Framework :: Jupyter",

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from publish_content import publish
 
-from tests.hubctl import Hub, free_port
+from tests.hubctl import Hub, free_port, network_name
 
 IMAGE = "lms/scipy:latest"
 LESSON = "dl-basics/numpy-basics"
@@ -161,6 +161,7 @@ def main() -> int:
         if ids:
             docker("rm", "-f", *ids)
         docker("volume", "rm", "-f", volume)
+        subprocess.run(["docker", "network", "rm", network_name(run_id)], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
     report(samples, args.rounds)
     return 0

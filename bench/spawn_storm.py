@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from publish_content import publish
 
-from tests.hubctl import Hub
+from tests.hubctl import Hub, network_name
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -103,6 +103,7 @@ def main() -> int:
                                      text=True).stdout.split()
             if volumes:
                 subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True)
+            subprocess.run(["docker", "network", "rm", network_name(run)], capture_output=True)
     return 0
 
 

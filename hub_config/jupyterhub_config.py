@@ -23,14 +23,24 @@ os.makedirs(state_dir, exist_ok=True)
 # -- the hub -------------------------------------------------------------------------------------
 c.JupyterHub.ip = os.environ.get("LMS_HUB_IP", "127.0.0.1")
 c.JupyterHub.port = int(os.environ.get("LMS_HUB_PORT", "8000"))
-c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = int(os.environ.get("LMS_HUB_API_PORT", "8081"))
 c.ConfigurableHTTPProxy.api_url = os.environ.get("LMS_PROXY_API_URL", "http://127.0.0.1:8001")
 c.ConfigurableHTTPProxy.pid_file = os.path.join(state_dir, "jupyterhub-proxy.pid")
 c.JupyterHub.db_url = os.environ.get(
     "LMS_HUB_DB_URL", "sqlite:///" + os.path.join(state_dir, "jupyterhub.sqlite")
 )
+# a SQLite hub database (and its journal) is readable by its owner only, like the cookie secret
+from lms_extension.service.private_files import private_sqlite_file  # noqa: E402
+
+private_sqlite_file(c.JupyterHub.db_url)
 c.JupyterHub.cookie_secret_file = os.path.join(state_dir, "jupyterhub_cookie_secret")
+# per-user origins: each learner's server at <name>.<host>, the LMS service at
+# lms--service.<host>, so JavaScript in a learner's home cannot act with a visitor's hub login
+from lms_spawner.origins import subdomain_host  # noqa: E402
+
+c.JupyterHub.subdomain_host = subdomain_host(
+    os.environ.get("LMS_SUBDOMAIN_HOST"), c.JupyterHub.ip, c.JupyterHub.port
+)
 # lesson servers keep running while the hub restarts or upgrades
 c.JupyterHub.cleanup_servers = False
 # a lesson in another environment runs as another named server of the same learner
@@ -54,7 +64,43 @@ lessons.content_ref = os.environ.get("LMS_CONTENT_REF", "HEAD")
 lessons.content_refresh_interval = float(os.environ.get("LMS_CONTENT_REFRESH_INTERVAL", "60"))
 lessons.content_cache_dir = os.path.join(state_dir, "content")
 lessons.allowed_image_patterns = env_list("LMS_ALLOWED_IMAGES", "lms/*")
-lessons.host_networking = env_flag("LMS_HOST_NETWORKING", "1")
+# every lesson server's memory, CPUs, processes and /dev/shm: LMS_DEFAULT_* where its environment
+# names none, at most LMS_MAX_*; a bad value (2GB, -1, lots) stops the hub, naming the variable
+from lms_spawner.limit_settings import apply_env_settings  # noqa: E402
+
+apply_env_settings(lessons, os.environ)
+# where lesson servers run: by default on a private Docker network that the platform creates
+# (internal: no route out of it; no traffic between containers), with the hub's API and the LMS
+# service listening on its gateway address, out of reach of anything a learner runs; host
+# networking only as an explicit opt-in for engines without bridge networks (see README,
+# "Security model")
+host_networking = env_flag("LMS_HOST_NETWORKING", "0")
+lessons.host_networking = host_networking
+if host_networking:
+    hub_side_ip = "127.0.0.1"
+    from lms_spawner.network import host_networking_warnings  # noqa: E402
+    from urllib.parse import urlparse  # noqa: E402
+
+    for warning in host_networking_warnings({
+        "LMS_HUB_PORT": c.JupyterHub.port,
+        "LMS_HUB_API_PORT": c.JupyterHub.hub_port,
+        "LMS_PROXY_API_URL": urlparse(c.ConfigurableHTTPProxy.api_url).port or 80,
+        "LMS_SERVICE_PORT": int(os.environ.get("LMS_SERVICE_PORT", "10101")),
+    }):
+        print(f"WARNING: {warning}", file=sys.stderr)
+elif spawner == "docker":
+    from lms_spawner.network import lesson_network  # noqa: E402
+
+    lesson_net = lesson_network(
+        os.environ.get("LMS_NETWORK", "lms-lessons"),
+        os.environ.get("LMS_NETWORK_SUBNET", "10.213.0.0/20"),
+        internal=not env_flag("LMS_LESSON_INTERNET", "0"),
+    )
+    lessons.network_name = lesson_net.name
+    hub_side_ip = lesson_net.gateway
+else:  # Swarm services on an overlay network (c.LessonSwarmSpawner.network_name)
+    hub_side_ip = "127.0.0.1"
+c.JupyterHub.hub_ip = hub_side_ip
 # Swarm nodes fetch images themselves
 default_pull = "skip" if spawner == "swarm" else "ifnotpresent"
 lessons.pull_policy = os.environ.get("LMS_PULL_POLICY", default_pull)
@@ -71,7 +117,7 @@ c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 # -- the LMS service (progress, cohorts, surveys) ---------------------------------------------------
 lms_dir = os.path.join(state_dir, "lms")
 os.makedirs(lms_dir, exist_ok=True)
-lms_url = "http://127.0.0.1:" + os.environ.get("LMS_SERVICE_PORT", "10101")
+lms_url = f"http://{hub_side_ip}:" + os.environ.get("LMS_SERVICE_PORT", "10101")
 c.JupyterHub.services = [
     {
         "name": "lms",
@@ -87,8 +133,9 @@ c.JupyterHub.services = [
             "LMS_WEBHOOK_SECRET": os.environ.get("LMS_WEBHOOK_SECRET", ""),
         },
         "oauth_no_confirm": True,
-        # dashboard logins carry the instructor scope (with its cohort filters) where granted
-        "oauth_client_allowed_scopes": ["custom:lms:instructor"],
+        # dashboard logins carry the instructor scope (with its cohort filters) where granted,
+        # and the admin scope
+        "oauth_client_allowed_scopes": ["custom:lms:instructor", "custom:lms:admin"],
         "display": True,  # listed in the hub's Services menu
     }
 ]
@@ -97,12 +144,17 @@ c.JupyterHub.custom_scopes = {
         "description": "In the LMS service: see the progress and survey answers of the learners "
         "in these cohorts (hub groups) and extend their deadlines.",
     },
+    "custom:lms:admin": {
+        "description": "In the LMS service: use the hub admin rights of the token's owner (only "
+        "a hub admin's token has any). Lesson servers' tokens never hold it.",
+    },
 }
 c.JupyterHub.load_roles = [
-    # every learner may use the LMS service (its own data only)
-    {"name": "user", "scopes": ["self", "access:services!service=lms"]},
-    # the service reads users (who is an admin, their groups) and group members; nothing more
-    {"name": "lms-service", "scopes": ["read:users", "read:groups"], "services": ["lms"]},
+    # every learner may use the LMS service (its own data only); custom:lms:admin makes a hub
+    # admin's dashboard login and own tokens admin there, and nobody else's
+    {"name": "user", "scopes": ["self", "access:services!service=lms", "custom:lms:admin"]},
+    # the service reads group members (cohorts); nothing more
+    {"name": "lms-service", "scopes": ["read:groups"], "services": ["lms"]},
 ] + [
     # the members of <cohort>-instructors teach <cohort>: add instructors in the admin panel
     {
@@ -116,6 +168,7 @@ c.JupyterHub.load_roles = [
 # lesson servers forward learner events to the service with their own token, and start the
 # learner's other lesson environments as named servers (the JupyterLab lesson switch)
 lessons.lms_service_url = os.environ.get("LMS_SERVICE_CONTAINER_URL", lms_url + "/services/lms")
+# (never custom:lms:* here: a lesson server of an admin or instructor is a learner to the service)
 c.Spawner.server_token_scopes = [
     "access:servers!server", "users:activity!user", "access:services!service=lms",
     "servers!user", "read:servers!user",
@@ -151,8 +204,11 @@ lessons.gpu_idle_timeout = int(os.environ.get("LMS_GPU_IDLE_TIMEOUT", "900"))
 authenticator = os.environ.get("LMS_AUTHENTICATOR", "native")
 c.Authenticator.admin_users = set(env_list("LMS_ADMIN_USERS"))
 if authenticator == "native":
-    # local accounts: learners sign up with their own password (stored bcrypt-hashed)
-    c.JupyterHub.authenticator_class = "native"
+    # local accounts: learners sign up with their own password (stored bcrypt-hashed); the hub
+    # makes the LMS_ADMIN_USERS accounts itself at its first start (a generated password, printed
+    # once on the console), and nobody can sign up under an admin name
+    c.JupyterHub.authenticator_class = "lms_spawner.native_auth.LmsNativeAuthenticator"
+    c.LmsNativeAuthenticator.reset_admin_passwords = set(env_list("LMS_RESET_ADMIN_PASSWORDS"))
     c.NativeAuthenticator.open_signup = env_flag("LMS_OPEN_SIGNUP", "1")
     c.NativeAuthenticator.minimum_password_length = 8
     c.NativeAuthenticator.check_common_password = True

@@ -9,10 +9,15 @@ LMS_EXTRAS=hub,lab,test bash scripts/setup-host.sh
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
+# per-user origins: tests reach <user>.localhost like a browser does (nss-myhostname resolves
+# every *.localhost name to the loopback address)
+ls /lib/*/libnss_myhostname.so.2 >/dev/null 2>&1 || need_apt+=(libnss-myhostname)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing ${need_apt[*]}"
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
 fi
+grep -qE '^hosts:.*myhostname' /etc/nsswitch.conf \
+  || sed -i -E 's/^(hosts:[[:space:]]+files)/\1 myhostname/' /etc/nsswitch.conf
 bash scripts/setup-postgres.sh   # the LMS service tests also run on PostgreSQL
 exec .venv/bin/python -m pytest "$@"

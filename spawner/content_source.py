@@ -14,6 +14,7 @@ import time
 from typing import ClassVar
 
 from lms_extension.content.errors import ContentError
+from lms_extension.content.redact import redact, redact_url
 from lms_extension.content.repo import ContentMirror, ContentVersion, GitError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ class ContentSource:
         self._refreshing: asyncio.Task | None = None
         self._follower: asyncio.Task | None = None
 
+    @property
+    def display_url(self) -> str:
+        """The repo URL as messages and logs show it: without its credentials."""
+        return redact_url(self.mirror.url)
+
     async def _follow(self) -> None:
         while True:
             await asyncio.sleep(self.refresh_interval)
@@ -59,11 +65,12 @@ class ContentSource:
             try:
                 version = await asyncio.to_thread(self.mirror.sync)
             except (ContentError, GitError, OSError) as exc:
-                self.last_error = str(exc)
-                log.error("Content %s@%s not updated:\n%s", self.mirror.url, self.mirror.ref, exc)
+                self.last_error = redact(str(exc), self.mirror.url)
+                log.error("Content %s@%s not updated:\n%s", self.display_url, self.mirror.ref,
+                          self.last_error)
             else:
                 if self.version is None or version.sha != self.version.sha:
-                    log.info("Content version %s of %s is live", version.sha[:12], self.mirror.url)
+                    log.info("Content version %s of %s is live", version.sha[:12], self.display_url)
                 self.version = version
                 self.last_error = ""
             self._synced_at = time.monotonic()
@@ -77,7 +84,7 @@ class ContentSource:
             await self.refresh()
             if self.version is None:
                 raise ContentUnavailable(
-                    f"course content from {self.mirror.url} is not available: {self.last_error}"
+                    f"course content from {self.display_url} is not available: {self.last_error}"
                 )
         elif (
             time.monotonic() - self._synced_at > self.refresh_interval

@@ -3,8 +3,9 @@
 A spawn asks for a lesson, ``{"lesson": "<course>/<lesson>"}`` (REST body, spawn form, or a spawn
 link's ``?lesson=`` query option). The lesson is resolved through the catalog of the live content
 version; its environment names the image, which must pass the hub's allowed-image policy. The
-server gets the content version read-only, the learner's persistent home volume, and ``LMS_*``
-variables that tell the user-side extension which lesson to bring into the home folder.
+server gets the learner repo of the lesson's course read-only (nothing else of the content), the
+learner's persistent home volume, and ``LMS_*`` variables that tell the user-side extension
+which lesson to bring into the home folder.
 
 Nothing here knows whether the server runs as a container (``LessonSpawner``) or as a Swarm
 service (``LessonSwarmSpawner``): the mixin sits before a DockerSpawner subclass and a GPU mixin
@@ -59,9 +60,10 @@ class LessonMixin(Configurable):
     ).tag(config=True)
 
     content_cache_dir = Unicode(
-        help="""Folder where the hub keeps its mirror of the content repo and one exported folder
-        per content version (mounted read-only into lesson servers; on a Swarm of several
-        machines it must be a path every node has, e.g. a shared file system).
+        help="""Folder where the hub keeps its mirror of the content repo, one exported folder
+        per content version, and the learner repos in ``learner/`` (each lesson server gets its
+        course's repo read-only; on a Swarm of several machines it must be a path every node
+        has, e.g. a shared file system).
 
         Default: ``lms-content`` in the hub's working directory.
         """,
@@ -78,14 +80,12 @@ class LessonMixin(Configurable):
 
     learner_repos_mount_path = Unicode(
         "/srv/lms/learner",
-        help="""Where the learner repos (one git repo per course, a commit per content version)
-        are mounted read-only inside lesson servers, which bring a course into the learner's
-        home from there and merge later versions with nbgitpuller.""",
-    ).tag(config=True)
-
-    content_mount_path = Unicode(
-        "/srv/lms/content",
-        help="Where the content version is mounted (read-only) inside lesson servers.",
+        help="""Folder inside lesson servers where the learner repo of the lesson's course (a
+        git repo with a commit per content version, holding only what learners get: no
+        ``course.yaml``, surveys or hidden files) is mounted read-only, as ``<course>.git``.
+        The server brings the course into the learner's home from there and merges later
+        versions with nbgitpuller. Other courses' repos and the content repo itself are never
+        mounted.""",
     ).tag(config=True)
 
     allowed_image_patterns = List(
@@ -333,12 +333,21 @@ class LessonMixin(Configurable):
             if str(source).rstrip("/").endswith("docker.sock"):
                 raise RuntimeError(f"refusing to mount {source} into a lesson server: the "
                                    "Docker socket gives whoever holds it the host")
-        if self.content_path:
-            binds[self.content_path] = {"bind": self.content_mount_path, "mode": "ro"}
-            learner = os.path.join(self.content_cache_dir, "learner")
-            if os.path.isdir(learner):
-                binds[learner] = {"bind": self.learner_repos_mount_path, "mode": "ro"}
+        repo = self.learner_repo_path()
+        if repo:
+            # only this course's learner files: never course.yaml, surveys, other courses or
+            # hidden files, which stay on the hub side
+            binds[repo] = {"bind": posixpath.join(self.learner_repos_mount_path,
+                                                  os.path.basename(repo)), "mode": "ro"}
         return binds
+
+    def learner_repo_path(self) -> str:
+        """The hub-side path of the learner repo of the lesson's course ('' if none)."""
+        ref = self.lesson_ref
+        if ref is None or not self.content_path:
+            return ""
+        repo = os.path.join(self.content_cache_dir, "learner", f"{ref.course.slug}.git")
+        return repo if os.path.isdir(repo) else ""
 
     def get_env(self):
         env = super().get_env()
@@ -348,12 +357,12 @@ class LessonMixin(Configurable):
                 LMS_COURSE=ref.course.slug,
                 LMS_LESSON=ref.lesson.slug,
                 LMS_CONTENT_VERSION=self.content_version,
-                LMS_CONTENT_DIR=posixpath.join(self.content_mount_path, ref.course_dir),
                 LMS_ENVIRONMENT=ref.environment_name,
             )
-            repo = f"{ref.course.slug}.git"
-            if os.path.isdir(os.path.join(self.content_cache_dir, "learner", repo)):
-                env["LMS_LEARNER_REPO"] = posixpath.join(self.learner_repos_mount_path, repo)
+            repo = self.learner_repo_path()
+            if repo:
+                env["LMS_LEARNER_REPO"] = posixpath.join(self.learner_repos_mount_path,
+                                                         os.path.basename(repo))
         if self.lms_service_url:
             env["LMS_SERVICE_URL"] = self.lms_service_url
         return env

@@ -3,7 +3,8 @@
 The lesson logic (lesson → image, content, home volume, ``LMS_*`` env, host networking, readiness,
 state) is ``LessonMixin``'s and shared with ``LessonSwarmSpawner``. What is specific to a plain
 Docker engine lives here: GPUs as Docker device requests from the hub's pool (``LessonGpus``),
-limits and hardening as the container's host config, and the replacement of a kept container
+limits and hardening as the container's host config (a configured ``extra_host_config`` adds to
+them and never takes them away), and the replacement of a kept container
 that cannot serve a new start.
 
 Chosen in the hub config with ``c.JupyterHub.spawner_class = "lesson"`` (``LMS_SPAWNER=docker``,
@@ -16,6 +17,7 @@ from dockerspawner import DockerSpawner
 from traitlets import default
 
 from .gpus import LessonGpus
+from .hardening import harden_host_config
 from .lesson_mixin import LessonMixin
 from .limits import LessonLimits, Limits
 
@@ -29,8 +31,9 @@ class LessonSpawner(LessonMixin, LessonGpus, LessonLimits, DockerSpawner):
         return True
 
     async def create_object(self):
-        """Create the container with the lesson's limits and the hardening merged into the
-        configured ``extra_host_config`` (which keeps the last word on anything it sets)."""
+        """Create the container with the lesson's limits and hardening over the GPU settings and
+        the configured ``extra_host_config``, which add to them and never take them away
+        (``hardening.harden_host_config`` says how each setting merges)."""
         configured = self.extra_host_config
         limits = self.limits or Limits()
 
@@ -38,8 +41,10 @@ class LessonSpawner(LessonMixin, LessonGpus, LessonLimits, DockerSpawner):
             extra = self._eval_if_callable(configured)
             if hasattr(extra, "__await__"):
                 extra = await extra
-            return {**limits.host_config(self.drop_capabilities), **self.gpu_host_config(),
-                    **(extra or {})}
+            config, notes = harden_host_config({**self.gpu_host_config(), **(extra or {})},
+                                               limits, self.drop_capabilities)
+            self.log_hardening_notes("extra_host_config", notes)
+            return config
 
         self.extra_host_config = merged
         try:

@@ -2,17 +2,19 @@
 
 The lesson logic is ``LessonMixin``'s, exactly as for ``LessonSpawner``; this module turns it into
 a Swarm service spec through SwarmSpawner's ``extra_*`` settings (whatever a deployment configures
-there keeps the last word):
+there keeps the last word, except over the limits and the hardening):
 
 - the home volume as a ``volume`` mount (created on the node that runs the task: give
   ``volume_driver`` a multi-host driver so a learner's home follows them across nodes), the
-  content version as a read-only ``bind`` mount (``content_cache_dir`` must exist on every node),
+  course's learner repo as a read-only ``bind`` mount (``content_cache_dir`` must exist on every
+  node),
   and a tmpfs of the lesson's shared-memory size at ``/dev/shm``;
 - the lesson's memory, CPU and process limits as the service's resource limits, and its GPUs as
   a reservation of Swarm generic resources (``SwarmGpus``);
 - hardening as far as services allow: every capability dropped, ``no-new-privileges`` on engines
   whose API has it for services (1.44 and later), no privileged mode (services have none), never
-  the Docker socket;
+  the Docker socket; the ``extra_*`` settings may lower the limits and add to the hardening, never
+  raise, remove or weaken them (``hardening``);
 - restart policy ``none``: a lesson server that exits (e.g. idle GPU servers stopping themselves)
   stays stopped, so the hub sees it and frees its GPUs, rather than Swarm restarting it;
 - labels ``lms.server``, ``lms.lesson`` and ``lms.environment`` on the service.
@@ -39,6 +41,7 @@ from dockerspawner import SwarmSpawner
 from tornado import web
 from traitlets import Float
 
+from .hardening import harden_container_spec, harden_service_limits
 from .lesson_mixin import LessonMixin
 from .limits import LessonLimits, Limits
 from .swarm_gpus import SERVER_LABEL, SwarmGpus
@@ -69,7 +72,7 @@ class LessonSwarmSpawner(LessonMixin, SwarmGpus, LessonLimits, SwarmSpawner):
         mounts = []
         for source, bind in self.volume_binds.items():
             read_only = bind["mode"] == "ro"
-            if os.path.isabs(source):  # a folder of the node: the content version
+            if os.path.isabs(source):  # a folder of the node: the course's learner repo
                 mounts.append(Mount(bind["bind"], source, type="bind", read_only=read_only))
             else:  # a named volume: the learner's home
                 mounts.append(Mount(bind["bind"], source, type="volume", read_only=read_only,
@@ -79,18 +82,25 @@ class LessonSwarmSpawner(LessonMixin, SwarmGpus, LessonLimits, SwarmSpawner):
             mounts.append(Mount("/dev/shm", None, type="tmpfs", tmpfs_size=shm))
         return mounts
 
-    def service_resources(self) -> dict:
-        """The task's resources: limits, guarantees and GPUs, then ``extra_resources_spec``."""
-        limits = (self.limits or Limits()).service_limits()
+    def service_resources(self, configured: dict | None = None) -> dict:
+        """The task's resources: limits, guarantees and GPUs, then ``extra_resources_spec`` and
+        the ``resources`` of ``configured`` (``extra_task_spec``), which may lower the limits
+        and add reservations, never raise or remove a limit."""
         extra = Resources(**self.extra_resources_spec)
+        more = dict((configured or {}).get("resources") or {})
         resources = Resources(
             mem_reservation=self.mem_guarantee,
             cpu_reservation=int(self.cpu_guarantee * 1e9) if self.cpu_guarantee else None,
             generic_resources=self.gpu_resources() or None,
         )
-        resources["Limits"] = {**limits, **extra.get("Limits", {})}
+        limits = (self.limits or Limits()).service_limits()
+        for setting, spec in (("extra_resources_spec", extra), ("extra_task_spec", more)):
+            limits, notes = harden_service_limits(limits, spec.get("Limits"))
+            self.log_hardening_notes(setting, notes)
+        resources["Limits"] = limits
         resources["Reservations"] = {**resources.get("Reservations", {}),
-                                     **extra.get("Reservations", {})}
+                                     **extra.get("Reservations", {}),
+                                     **more.get("Reservations", {})}
         return {key: value for key, value in resources.items() if value}
 
     def service_labels(self) -> dict:
@@ -100,25 +110,22 @@ class LessonSwarmSpawner(LessonMixin, SwarmGpus, LessonLimits, SwarmSpawner):
                            "lms.environment": self.lesson_ref.environment_name})
         return labels
 
-    def container_hardening(self) -> dict:
-        """ContainerSpec settings (docker-py names) that take privileges away."""
-        if not self.drop_capabilities:
-            return {}
-        hardening: dict = {"cap_drop": ["ALL"]}
-        if version_gte(self.client.api_version, "1.44"):
-            hardening["privileges"] = {"NoNewPrivileges": True}
-        return hardening
-
     async def create_object(self):
         """Create the service with the lesson's settings merged under the configured
-        ``extra_container_spec``, ``extra_task_spec`` and ``extra_create_kwargs``."""
+        ``extra_container_spec``, ``extra_task_spec`` and ``extra_create_kwargs``, which keep
+        the last word, except over the hardening and the limits (``hardening``)."""
         configured = (self.extra_container_spec, self.extra_task_spec, self.extra_create_kwargs)
         create_kwargs = self._eval_if_callable(self.extra_create_kwargs)
         if hasattr(create_kwargs, "__await__"):
             create_kwargs = await create_kwargs
-        self.extra_container_spec = {**self.container_hardening(), **configured[0]}
-        self.extra_task_spec = {"resources": self.service_resources(),
-                                "restart_policy": RestartPolicy(condition="none"), **configured[1]}
+        container_spec, notes = harden_container_spec(
+            configured[0], self.drop_capabilities,
+            no_new_privileges=version_gte(self.client.api_version, "1.44"))
+        self.log_hardening_notes("extra_container_spec", notes)
+        task_spec = {key: value for key, value in configured[1].items() if key != "resources"}
+        self.extra_container_spec = container_spec
+        self.extra_task_spec = {"resources": self.service_resources(configured[1]),
+                                "restart_policy": RestartPolicy(condition="none"), **task_spec}
         self.extra_create_kwargs = {"labels": self.service_labels(), **(create_kwargs or {})}
         try:
             return await super().create_object()

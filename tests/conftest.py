@@ -55,6 +55,15 @@ def run_id() -> str:
     return os.urandom(3).hex()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_run_leftovers(run_id):
+    """At the end of the session, whatever Docker objects the run's hubs left: containers,
+    home volumes and lesson networks (every name starts with ``lms-test-<run_id>``)."""
+    yield
+    if shutil.which("docker"):
+        _cleanup_docker(run_id)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     """The Docker engine and the lesson images, which scripts/test.sh installs and builds."""
@@ -89,6 +98,9 @@ def _cleanup_docker(run_id: str) -> None:
     vols = docker("volume", "ls", "-q", "--filter", f"name={prefix}", check=False).split()
     if vols:
         docker("volume", "rm", "-f", *vols, check=False)
+    nets = docker("network", "ls", "-q", "--filter", f"name={prefix}", check=False).split()
+    if nets:
+        docker("network", "rm", *nets, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ c.JupyterHub.load_roles.append(
     {
         "name": "test-admin",
         "scopes": ["admin:users", "admin:servers", "access:servers", "list:users", "read:users",
-                   "admin:groups", "tokens", "access:services"],
+                   "admin:groups", "tokens", "access:services", "read:services",
+                   "custom:lms:admin"],
         "services": ["test-admin"],
     }
 )

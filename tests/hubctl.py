@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,21 +24,41 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def network_name(run_id: str) -> str:
+    """The lesson network of a test hub (removed with the run's containers)."""
+    return f"lms-test-{run_id}-lessons"
+
+
+def free_subnet() -> str:
+    """A /24 in 10.214.0.0/16 that no Docker network of this engine uses."""
+    ids = subprocess.run(["docker", "network", "ls", "-q"], capture_output=True, text=True).stdout
+    used = subprocess.run(
+        ["docker", "network", "inspect", "--format",
+         "{{range .IPAM.Config}}{{.Subnet}} {{end}}", *ids.split()],
+        capture_output=True, text=True,
+    ).stdout.split()
+    for third in random.sample(range(256), 256):
+        subnet = f"10.214.{third}.0/24"
+        if subnet not in used:
+            return subnet
+    raise RuntimeError("no free /24 in 10.214.0.0/16 for a test lesson network")
+
+
+_SUBNETS: dict[str, str] = {}  # hubs of one run_id share their network
+
+
 class Hub:
     """Start, stop and restart a JupyterHub process; call its REST API with an admin token."""
 
     def __init__(self, state_dir: Path, content_repo: str, run_id: str, extra_env=None):
         self.state_dir = state_dir
         self.run_id = run_id
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.api_url = f"{self.url}/hub/api"
         self.token = os.urandom(16).hex()
         self.log_path = state_dir / "jupyterhub.log"
         self.env = {
             **os.environ,
             "LMS_STATE_DIR": str(state_dir),
-            "LMS_HUB_PORT": str(self.port),
+            "LMS_HUB_PORT": str(free_port()),
             "LMS_HUB_API_PORT": str(free_port()),
             "LMS_PROXY_API_URL": f"http://127.0.0.1:{free_port()}",
             "LMS_SERVICE_PORT": str(free_port()),
@@ -47,6 +68,19 @@ class Hub:
             "LMS_TEST_ADMIN_TOKEN": self.token,
             **(extra_env or {}),
         }
+        self.port = int(self.env["LMS_HUB_PORT"])  # extra_env may choose the ports
+        # per-user origins are the platform's default; suites that are not about them run
+        # without, and reach every server and service under one host name
+        self.env.setdefault("LMS_SUBDOMAIN_HOST", "off")
+        self.subdomains = self.env["LMS_SUBDOMAIN_HOST"] != "off"
+        host = "localhost" if self.subdomains else "127.0.0.1"
+        self.url = f"http://{host}:{self.port}"
+        self.api_url = f"{self.url}/hub/api"
+        if self.env.get("LMS_HOST_NETWORKING", "0") != "1" and "LMS_NETWORK" not in self.env:
+            name = network_name(run_id)
+            if name not in _SUBNETS:
+                _SUBNETS[name] = free_subnet()
+            self.env.update(LMS_NETWORK=name, LMS_NETWORK_SUBNET=_SUBNETS[name])
         self.proc: subprocess.Popen | None = None
 
     # -- process -----------------------------------------------------------------------------
@@ -135,10 +169,19 @@ class Hub:
             time.sleep(0.2)
         raise AssertionError(f"server {user}/{server!r} did not stop")
 
+    def user_url(self, user: str) -> str:
+        """Where the user's servers are served: their own origin with per-user origins."""
+        return f"http://{user}.localhost:{self.port}" if self.subdomains else self.url
+
+    def service_url(self, name: str) -> str:
+        """Where the service ``name`` is served (``…/services/<name>``)."""
+        origin = f"http://{name}--service.localhost:{self.port}" if self.subdomains else self.url
+        return f"{origin}/services/{name}"
+
     def server_request(self, method: str, user: str, path: str, server: str = "", **kwargs):
         """Call a path of the user's server through the proxy, with the admin token."""
         prefix = f"/user/{user}/{server + '/' if server else ''}"
-        headers = {"Authorization": f"token {self.token}"}
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
         return requests.request(
-            method, f"{self.url}{prefix}{path}", headers=headers, timeout=30, **kwargs
+            method, f"{self.user_url(user)}{prefix}{path}", headers=headers, timeout=30, **kwargs
         )

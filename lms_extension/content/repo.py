@@ -21,6 +21,7 @@ from pathlib import Path
 from .catalog import Catalog, load_catalog
 from .errors import ContentError, Problem
 from .learner_repo import LearnerRepoError, publish_version
+from .redact import redact, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class ContentVersion:
 
 
 class GitError(RuntimeError):
-    """A git command failed; the message carries git's own words."""
+    """A git command failed; the message carries git's own words, with the repo URL's
+    credentials masked (:mod:`.redact`): it is logged and shown to learners."""
 
 
 class ContentMirror:
@@ -62,7 +64,8 @@ class ContentMirror:
         )
         if proc.returncode != 0:
             reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed for {self.url}: {reason[-1] if reason else ''}")
+            raise GitError(redact(f"git {args[0]} failed for {redact_url(self.url)}: "
+                                  f"{reason[-1] if reason else ''}", self.url))
         return proc
 
     def fetch(self) -> str:
@@ -71,6 +74,8 @@ class ContentMirror:
         if not (self.git_dir / "HEAD").exists():
             self._git("init", "--bare", "--quiet")
             self._git("remote", "add", "--mirror=fetch", "origin", self.url)
+        # the mirror's config holds the URL, credentials and all: for its owner only
+        self.git_dir.chmod(0o700)
         self._git("fetch", "--quiet", "--prune", "--force", "origin")
         ref = self.ref
         if ref == "HEAD":

@@ -97,6 +97,12 @@ class LmsService(Application):
         262_144, help="Largest request body accepted; larger ones get HTTP 400."
     ).tag(config=True)
 
+    webhook_max_body_bytes = Integer(
+        1_048_576,
+        help="""Largest body the content webhook reads (default 1 MiB); a larger one gets HTTP
+        413 before any of it is read past the limit or hashed.""",
+    ).tag(config=True)
+
     db_threads = Integer(
         4, help="Threads that run database work off the event loop."
     ).tag(config=True)
@@ -135,6 +141,8 @@ class LmsService(Application):
         self.log.info("LMS database %s (%s)", self.engine.url.render_as_string(), outcome)
         self.sessions = make_sessionmaker(self.engine)
         self.executor = ThreadPoolExecutor(self.db_threads, thread_name_prefix="lms-db")
+        self._running_sync: asyncio.Task | None = None
+        self._next_sync: asyncio.Task | None = None
         self.content = ContentFollower(self.content_repo, self.content_ref, self.content_cache_dir)
         with self.sessions() as session:
             self.content.load_live(session)
@@ -161,6 +169,26 @@ class LmsService(Application):
         return await asyncio.get_running_loop().run_in_executor(self.executor, run)
 
     async def sync_content(self) -> dict:
+        """Sync the content repo, one sync at a time (never two git fetches into the mirror at
+        once). A caller that comes while a sync runs gets the next one, which starts when the
+        running one ends and is shared by everyone who asked meanwhile: a push during a sync
+        is not missed, and a burst of webhooks makes two syncs, not one each."""
+        if self._next_sync is None:
+            self._next_sync = asyncio.ensure_future(self._sync_after(self._running_sync))
+        return await asyncio.shield(self._next_sync)
+
+    async def _sync_after(self, running: asyncio.Task | None) -> dict:
+        if running is not None:
+            await asyncio.wait([running])
+        me = asyncio.current_task()
+        self._running_sync, self._next_sync = me, None
+        try:
+            return await self._sync_once()
+        finally:
+            if self._running_sync is me:
+                self._running_sync = None
+
+    async def _sync_once(self) -> dict:
         now = self.utcnow()
         status = await self.run_db(lambda s: self.content.sync(s, now))
         if status["refused"]:

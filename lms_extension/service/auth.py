@@ -2,7 +2,10 @@
 
 A learner sees only their own data. An instructor holds the custom scope
 ``custom:lms:instructor!group=<cohort>`` for each cohort they teach (unfiltered: every cohort).
-A hub admin sees everything.
+A hub admin sees everything, with a token that holds ``custom:lms:admin``: their dashboard login
+and their own API tokens do, the tokens of their lesson servers never (``server_token_scopes``),
+so code in a lesson server cannot use its owner's admin rights here. A service is an admin here
+when its token holds the scope.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from jupyterhub.services.auth import HubAuthenticated, UserNotAllowed
 from tornado import web
 
 INSTRUCTOR_SCOPE = "custom:lms:instructor"
+ADMIN_SCOPE = "custom:lms:admin"
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class Viewer:
     @classmethod
     def from_model(cls, model: dict) -> Viewer:
         scopes = set(model.get("scopes") or [])
-        admin = bool(model.get("admin")) or "admin:users" in scopes
+        owner_is_admin = model.get("kind") == "service" or model.get("admin") is True
+        admin = ADMIN_SCOPE in scopes and owner_is_admin
         if admin or INSTRUCTOR_SCOPE in scopes:
             teaches = None
         else:
@@ -40,11 +45,16 @@ class Viewer:
     def teaches_cohort(self, group: str) -> bool:
         return self.admin or self.teaches is None or group in self.teaches
 
-    def may_see(self, user: str, user_cohorts: set[str]) -> bool:
-        """Whether this viewer may read ``user``'s data (who is in ``user_cohorts``)."""
+    async def may_see(self, user: str, hub) -> bool:
+        """Whether this viewer may read ``user``'s data. The hub is asked only about the
+        cohorts this viewer teaches, never about ``user``: a name a viewer may not see gets
+        the same answer whether it exists or not."""
         if self.admin or self.teaches is None or user == self.name:
             return True
-        return bool(self.teaches & user_cohorts)
+        for group in sorted(self.teaches):
+            if user in await hub.members(group):
+                return True
+        return False
 
 
 class ApiHandler(HubAuthenticated, web.RequestHandler):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lms_extension.content.cli import catalog_json
 from lms_extension.content.errors import ContentError
+from lms_extension.content.redact import redact
 from lms_extension.content.repo import ContentMirror, GitError
 from lms_extension.content.survey import Survey
 
@@ -63,6 +64,7 @@ class ContentFollower:
     """Sync ``url``@``ref`` into the database; keep the live catalog and the last refusal."""
 
     def __init__(self, url: str, ref: str, cache_dir: str):
+        self.url = url
         # the hub publishes the learner repos; the service only reads the catalog
         self.mirror = ContentMirror(url, ref, cache_dir, learner_repos=False) if url else None
         self.index = CatalogIndex.empty()
@@ -83,10 +85,10 @@ class ContentFollower:
         try:
             version = self.mirror.sync()
         except ContentError as exc:
-            self.last_error = [str(p) for p in exc.problems]
+            self._refused([str(p) for p in exc.problems])
             return self.status()
-        except GitError as exc:
-            self.last_error = [str(exc)]
+        except (GitError, OSError) as exc:
+            self._refused([str(exc)])
             return self.status()
         self.last_error = []
         if version.sha == self.index.sha:
@@ -104,6 +106,11 @@ class ContentFollower:
         session.commit()
         self.index = CatalogIndex(version.sha, data)
         return self.status()
+
+    def _refused(self, lines: list[str]) -> None:
+        """Keep the reasons a sync was refused, without the repo URL's credentials (they are
+        served at ``api/content`` and logged)."""
+        self.last_error = [redact(line, self.url) for line in lines]
 
     def status(self) -> dict:
         return {"version": self.index.sha or None, "refused": self.last_error}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
@@ -14,8 +12,9 @@ from tornado import web
 
 from .auth import Viewer
 from .db import Cohort
+from .exports import progress_csv, survey_csv
 from .identicon import identicon_svg
-from .reports import course_or_404, course_progress, survey_results
+from .reports import course_or_404, course_progress, survey_responses, survey_results
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
@@ -36,9 +35,15 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         return self.settings["lms"]
 
     async def viewer(self) -> Viewer:
-        model = self.current_user
-        user = await self.service.hub.user(model["name"])
-        return Viewer.from_model({**model, "admin": bool(user and user.get("admin"))})
+        """Who is logged in, from the scopes of their OAuth token for this service (an admin's
+        carries ``custom:lms:admin``, an instructor's their cohorts); the hub is not asked."""
+        return Viewer.from_model(self.current_user)
+
+    def send_csv(self, name: str, text: str) -> None:
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(text)
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -70,9 +75,15 @@ class HomePage(PageHandler):
         viewer = await self.viewer()
         index = self.service.content.index
         cohorts = await self.service.run_db(lambda s: list(s.scalars(select(Cohort))))
-        self.render_page("home.html", viewer=viewer, courses=list(index.courses.values()),
-                         cohorts=[c for c in cohorts if viewer.teaches_cohort(c.group)],
-                         staff=viewer.admin or viewer.is_instructor)
+        cohorts = [c for c in cohorts if viewer.teaches_cohort(c.group)]
+        courses = list(index.courses.values())
+        if not viewer.admin and viewer.teaches:
+            # an instructor gets the courses their cohorts are bound to
+            taught = {c.course for c in cohorts}
+            courses = [c for c in courses if c["slug"] in taught]
+        self.render_page("home.html", viewer=viewer, courses=courses, cohorts=cohorts,
+                         staff=viewer.admin or viewer.is_instructor,
+                         content=self.service.content.status() if viewer.admin else None)
 
 
 class CoursePage(PageHandler):
@@ -99,15 +110,15 @@ class CourseCsv(PageHandler):
     @web.authenticated
     async def get(self, course):
         data = await course_progress(self.service, await self.viewer(), course)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["learner", "cohorts", *data["lessons"]])
-        for user, row in data["learners"].items():
-            writer.writerow([user, " ".join(data["cohorts"].get(user, [])),
-                             *(data["legend"][code] for code in row)])
-        self.set_header("Content-Type", "text/csv; charset=utf-8")
-        self.set_header("Content-Disposition", f'attachment; filename="{course}-progress.csv"')
-        self.finish(out.getvalue())
+        self.send_csv(f"{course}-progress.csv", progress_csv(data))
+
+
+class SurveyCsv(PageHandler):
+    @web.authenticated
+    async def get(self, course, lesson):
+        survey, rows, learners = await survey_responses(
+            self.service, await self.viewer(), course, lesson)
+        self.send_csv(f"{course}-{lesson}-survey.csv", survey_csv(survey, rows, learners))
 
 
 class SurveyPage(PageHandler):
@@ -136,6 +147,7 @@ def dashboard_routes(base: str) -> list[tuple]:
         (rf"{root}/courses/({SLUG})", CoursePage),
         (rf"{root}/courses/({SLUG})/progress\.csv", CourseCsv),
         (rf"{root}/courses/({SLUG})/surveys/({SLUG})", SurveyPage),
+        (rf"{root}/courses/({SLUG})/surveys/({SLUG})/answers\.csv", SurveyCsv),
         (rf"{root}/identicon/([^/]+)\.svg", IdenticonHandler),
     ]
 

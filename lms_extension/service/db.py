@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from .private_files import private_sqlite_file
+
 NAME = String(255)
 SLUG = String(64)
 
@@ -100,9 +102,21 @@ class SurveyResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class WebhookDelivery(Base):
+    """A content webhook delivery that was accepted: its id (``X-GitHub-Delivery``) and its
+    signature, so that neither can be accepted twice (a replay)."""
+
+    __tablename__ = "webhook_deliveries"
+    delivery: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout so readers do not block."""
+    """An engine for ``url``; SQLite gets WAL and a busy timeout so readers do not block, and
+    its files are readable by their owner only."""
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

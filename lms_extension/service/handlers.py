@@ -1,10 +1,9 @@
 """The REST API under ``/services/lms/api/``. Every handler needs a hub token (``ApiHandler``)
-except the content webhook, which needs the webhook secret's signature instead."""
+except the content webhook (:mod:`.webhook`), which needs the webhook secret's signature
+instead."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 
 from sqlalchemy import delete, select
@@ -16,6 +15,7 @@ from .openapi import openapi_document
 from .payloads import CohortIn, EventBatch, ExtensionIn, PayloadError, SurveyIn, parse
 from .progress import NOT_STARTED, as_utc, record_events
 from .reports import course_progress, survey_or_404, survey_results
+from .webhook import WebhookHandler
 
 NAME = r"[^/]+"
 SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
@@ -58,26 +58,6 @@ class ContentSyncHandler(ApiHandler):
         self.send(await self.service.sync_content())
 
 
-class WebhookHandler(web.RequestHandler):
-    """A push webhook (GitHub-style ``X-Hub-Signature-256``) that triggers a content sync."""
-
-    def check_xsrf_cookie(self):
-        """Authenticated by the HMAC signature of the body, not by cookies."""
-
-    async def post(self):
-        service = self.settings["lms"]
-        secret = service.webhook_secret.encode()
-        given = self.request.headers.get("X-Hub-Signature-256", "")
-        expected = "sha256=" + hmac.new(secret, self.request.body, hashlib.sha256).hexdigest()
-        if not secret:
-            raise web.HTTPError(403, "the webhook is off (no LmsService.webhook_secret)")
-        if not given or not hmac.compare_digest(given, expected):
-            raise web.HTTPError(401, "X-Hub-Signature-256 is missing or wrong")
-        status = await service.sync_content()
-        self.set_header("Content-Type", "application/json")
-        self.finish(status)
-
-
 class EventsHandler(JsonBodyMixin, ApiHandler):
     async def post(self):
         batch = self.body_as(EventBatch)
@@ -110,7 +90,7 @@ def progress_row(row: Progress | None, lesson: str) -> dict:
 
 class UserProgressHandler(ApiHandler):
     async def get(self, user):
-        if not self.viewer.may_see(user, await self.service.hub.cohorts_of(user)):
+        if not await self.viewer.may_see(user, self.service.hub):
             self.forbid(f"the progress of {user}")
         index = self.service.content.index
         rows = await self.service.run_db(lambda s: list(s.scalars(

@@ -1,4 +1,5 @@
-"""What the service asks the hub: group members and a user's groups, cached briefly."""
+"""What the service asks the hub: the members of groups (cohorts), cached briefly. It never
+asks about a user by name, so what a caller may not see cannot be probed through it."""
 
 from __future__ import annotations
 
@@ -38,10 +39,3 @@ class HubClient:
     async def group_exists(self, group: str) -> bool:
         self._cache.pop(f"/groups/{quote(group, safe='')}", None)
         return await self._get(f"/groups/{quote(group, safe='')}") is not None
-
-    async def cohorts_of(self, user: str) -> set[str]:
-        model = await self.user(user)
-        return set(model.get("groups", [])) if model else set()
-
-    async def user(self, name: str) -> dict | None:
-        return await self._get(f"/users/{quote(name, safe='')}")

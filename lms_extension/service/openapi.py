@@ -27,9 +27,15 @@ def openapi_document(base_url: str) -> dict:
         "/content/sync": {"post": _op("Fetch the content repo and publish its newest commit",
                                       who="admins")},
         "/content/webhook": {"post": {
-            "summary": "Push webhook: sync the content (GitHub-style X-Hub-Signature-256)",
-            "security": [], "responses": {"200": {"description": "synced"},
-                                          "401": {"description": "bad or missing signature"}}}},
+            "summary": "Push webhook: sync the content (GitHub-style X-Hub-Signature-256 and "
+                       "X-GitHub-Delivery)",
+            "security": [], "responses": {
+                "200": {"description": "synced"},
+                "400": {"description": "missing or malformed X-GitHub-Delivery"},
+                "401": {"description": "missing, malformed or wrong signature"},
+                "403": {"description": "the webhook is off (no secret)"},
+                "409": {"description": "a replay: this delivery id or body was accepted before"},
+                "413": {"description": "the body is over webhook_max_body_bytes"}}}},
         "/events": {"post": _op("Record a batch of the caller's learner events (idempotent by id)",
                                 EventBatch, who="any learner, for their own events")},
         "/progress/{user}": {"get": _op("A learner's status in every lesson", who=learner_self)},

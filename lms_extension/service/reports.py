@@ -27,20 +27,32 @@ def survey_or_404(service, course: str, lesson: str):
     return survey
 
 
+async def taught_cohorts(service, viewer: Viewer, course: str) -> list[Cohort]:
+    """The cohorts of ``course`` that ``viewer`` teaches (admins and instructors of every
+    cohort: all of them); 403 for a viewer who teaches none of them, so an instructor reads
+    only the courses their cohorts are bound to."""
+    if not viewer.admin and not viewer.is_instructor:
+        raise web.HTTPError(403, f"{viewer.name} may not see the learners of {course}")
+    cohorts = await service.run_db(lambda s: list(s.scalars(
+        select(Cohort).where(Cohort.course == course))))
+    if viewer.admin or viewer.teaches is None:
+        return cohorts
+    taught = [c for c in cohorts if viewer.teaches_cohort(c.group)]
+    if not taught:
+        raise web.HTTPError(403, f"{viewer.name} may not see the learners of {course}: "
+                                 "no cohort they teach is bound to it")
+    return taught
+
+
 async def visible_learners(service, viewer: Viewer, course: str) -> dict[str, set[str]]:
     """Learners in the cohorts of ``course`` that ``viewer`` teaches, with their cohorts.
 
     Admins see every cohort (and, in the reports, learners outside any cohort too).
     """
-    if not viewer.admin and not viewer.is_instructor:
-        raise web.HTTPError(403, f"{viewer.name} may not see the learners of {course}")
-    cohorts = await service.run_db(lambda s: list(s.scalars(
-        select(Cohort).where(Cohort.course == course))))
     learners: dict[str, set[str]] = defaultdict(set)
-    for cohort in cohorts:
-        if viewer.teaches_cohort(cohort.group):
-            for user in await service.hub.members(cohort.group):
-                learners[user].add(cohort.group)
+    for cohort in await taught_cohorts(service, viewer, course):
+        for user in await service.hub.members(cohort.group):
+            learners[user].add(cohort.group)
     return learners
 
 
@@ -113,14 +125,23 @@ async def course_progress(service, viewer: Viewer, course: str) -> dict:
             "funnel": funnel}
 
 
-async def survey_results(service, viewer: Viewer, course: str, lesson: str) -> dict:
-    """Answers to a lesson's survey: counts per option, free text as a list."""
-    survey = survey_or_404(service, course, lesson)
+async def survey_responses(service, viewer: Viewer, course: str, lesson: str):
+    """The lesson's survey, the responses ``viewer`` may see (oldest first) and the visible
+    learners' cohorts."""
+    course_or_404(service, course)
     learners = await visible_learners(service, viewer, course)
+    survey = survey_or_404(service, course, lesson)
     rows = await service.run_db(lambda s: list(s.scalars(select(SurveyResponse).where(
-        SurveyResponse.course == course, SurveyResponse.lesson == lesson))))
+        SurveyResponse.course == course, SurveyResponse.lesson == lesson)
+        .order_by(SurveyResponse.updated_at, SurveyResponse.user))))
     if not viewer.admin:
         rows = [r for r in rows if r.user in learners]
+    return survey, rows, learners
+
+
+async def survey_results(service, viewer: Viewer, course: str, lesson: str) -> dict:
+    """Answers to a lesson's survey: counts per option, free text as a list."""
+    survey, rows, _ = await survey_responses(service, viewer, course, lesson)
     results = []
     for question in survey.questions:
         answers = [r.answers[question.id] for r in rows if question.id in r.answers]

@@ -37,7 +37,7 @@ class Lms:
 
     def __init__(self, hub: Hub):
         self.hub = hub
-        self.api_url = f"{hub.url}/services/lms/api"
+        self.api_url = f"{hub.service_url('lms')}/api"
         self.tokens: dict[str, str] = {}
 
     def token(self, user: str) -> str:

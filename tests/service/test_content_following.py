@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import shutil
 import time
+import uuid
 
 import pytest
 import requests
@@ -26,7 +27,7 @@ def following(tmp_path_factory, run_id):
     hub = Hub(tmp_path_factory.mktemp("follow-hub"), str(remote), f"{run_id}-follow",
               {"LMS_WEBHOOK_SECRET": SECRET})
     hub.start()
-    api = f"{hub.url}/services/lms/api"
+    api = f"{hub.service_url('lms')}/api"
     admin = {"Authorization": f"token {hub.token}"}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -43,7 +44,8 @@ def following(tmp_path_factory, run_id):
 def webhook(api: str, body: bytes, secret: str = SECRET) -> requests.Response:
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return requests.post(f"{api}/content/webhook", data=body, timeout=60,
-                         headers={"X-Hub-Signature-256": signature})
+                         headers={"X-Hub-Signature-256": signature,
+                                  "X-GitHub-Delivery": str(uuid.uuid4())})
 
 
 def test_broken_commits_are_refused_and_good_ones_go_live(following):
@@ -55,7 +57,7 @@ def test_broken_commits_are_refused_and_good_ones_go_live(following):
     manifest.write_text(good_text.replace("    environment: python\n    due: 7d",
                                           "    environment: quantum\n    due: 7d"))
     broken = publish(src, remote, "a typo in an environment")
-    r = webhook(api, b'{"ref": "refs/heads/main"}')
+    r = webhook(api, b'{"ref": "refs/heads/main", "after": "%s"}' % broken.encode())
     assert r.status_code == 200, r.text
     status = r.json()
     assert status["version"] == first

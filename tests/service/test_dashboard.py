@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from ..spawn.accounts import login
+from ..spawn.accounts import admin_login, login
 from .conftest import event
 
 
@@ -34,7 +34,7 @@ def classroom(lms):
 
 
 def page(session: requests.Session, lms, path: str) -> requests.Response:
-    return session.get(f"{lms.hub.url}/services/lms/{path}", timeout=30)
+    return session.get(f"{lms.hub.service_url('lms')}/{path}", timeout=30)
 
 
 def test_an_instructor_sees_their_cohort(classroom):
@@ -82,7 +82,7 @@ def test_survey_results_page_escapes_free_text(classroom):
 
 def test_admins_see_every_cohort_and_learners_do_not_get_the_dashboard(classroom):
     lms, _ = classroom
-    admin = login(lms.hub.url, "adam")
+    admin = admin_login(lms.hub, "adam")
     r = page(admin, lms, "courses/dl-basics")
     assert r.status_code == 200 and "adam (admin)" in r.text
     assert ">ravi<" in r.text and ">pia<" in r.text

@@ -46,6 +46,36 @@ def login(hub_url: str, name: str) -> requests.Session:
     return session
 
 
+# how the hub prints a new admin account's generated password on its console, once
+_PRINTED_PASSWORD = re.compile(r"^ +user name: (\S+)\n +password: +(\S+)$", re.MULTILINE)
+
+
+def printed_passwords(log_text: str, name: str) -> list[str]:
+    """The passwords the hub printed for admin ``name`` in its console log, oldest first."""
+    return [password for user, password in _PRINTED_PASSWORD.findall(log_text) if user == name]
+
+
+def log_in(hub_url: str, name: str, password: str) -> requests.Session:
+    """Log in through the hub's real login form with an existing account."""
+    session = requests.Session()
+    token = _xsrf(session, f"{hub_url}/hub/login")
+    r = session.post(
+        f"{hub_url}/hub/login",
+        data={"_xsrf": token, "username": name, "password": password},
+        timeout=30,
+    )
+    assert r.status_code == 200 and "/hub/login" not in r.url, r.url
+    return session
+
+
+def admin_login(hub, name: str) -> requests.Session:
+    """Log in as a configured admin (LMS_ADMIN_USERS) of a test hub, with the password the hub
+    printed when it created the account."""
+    passwords = printed_passwords(hub.log_path.read_text(errors="replace"), name)
+    assert passwords, f"the hub printed no password for admin {name}:\n{hub.log_tail(60)}"
+    return log_in(hub.url, name, passwords[-1])
+
+
 def open_lesson(hub_url: str, session: requests.Session, user: str, lesson: str,
                 timeout: float = 180) -> requests.Response:
     """Follow a spawn link for ``lesson`` until JupyterLab answers (through any pending page)."""

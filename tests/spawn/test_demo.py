@@ -1,4 +1,5 @@
-"""The README's demo command brings up the platform with the demo course on 127.0.0.1."""
+"""The README's demo command brings up the platform with the demo course on localhost, each
+learner's server on its own origin (``<name>.localhost``) and on the private lesson network."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from ..conftest import docker
-from ..hubctl import ROOT, free_port
+from ..hubctl import ROOT, free_port, free_subnet, network_name
 from .accounts import login, open_lesson
 
 
@@ -28,13 +29,17 @@ def demo(docker_engine, tmp_path, run_id):
         "LMS_HUB_PORT": str(port),
         "LMS_HUB_API_PORT": str(free_port()),
         "LMS_PROXY_API_URL": f"http://127.0.0.1:{free_port()}",
+        # the demo's own network settings, named for this run so that it can be removed after
+        "LMS_NETWORK": network_name(f"{run_id}-demo"),
+        "LMS_NETWORK_SUBNET": free_subnet(),
     }
-    for name in ("LMS_CONTENT_REPO", "LMS_EXTRA_CONFIG"):
+    for name in ("LMS_CONTENT_REPO", "LMS_EXTRA_CONFIG", "LMS_SUBDOMAIN_HOST", "LMS_HOST_NETWORKING",
+                 "LMS_ADMIN_USERS"):
         env.pop(name, None)
     proc = subprocess.Popen(
         ["bash", "scripts/demo.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -50,6 +55,7 @@ def demo(docker_engine, tmp_path, run_id):
         proc.wait(60)
         docker("rm", "-f", f"jupyter-{user}", check=False)
         docker("volume", "rm", "-f", f"lms-home-{user}", check=False)
+        docker("network", "rm", env["LMS_NETWORK"], check=False)
         print((tmp_path / "demo.log").read_text()[-5000:])
 
 
@@ -61,8 +67,11 @@ def test_demo_command_serves_the_demo_course(demo):
     assert urlparse(r.url).path == f"/user/{user}/lab/tree/dl-basics/01-python/python-basics.ipynb"
     info = json.loads(docker("inspect", f"jupyter-{user}"))[0]
     assert info["Config"]["Image"] == "lms/base:latest"
+    # JupyterLab is served from the learner's own origin
+    assert urlparse(r.url).netloc == f"{user}.localhost:{urlparse(url).port}"
     nb = session.get(
-        f"{url}/user/{user}/api/contents/dl-basics/01-python/python-basics.ipynb", timeout=30
+        f"http://{user}.localhost:{urlparse(url).port}/user/{user}/api/contents/"
+        "dl-basics/01-python/python-basics.ipynb", timeout=30
     )
     assert nb.status_code == 200
     assert nb.json()["content"]["cells"][0]["source"].startswith("# Python basics")

@@ -26,6 +26,8 @@ def engine(docker_engine, tmp_path_factory):
 def gpu_hub(engine, content_remote, run_id, tmp_path_factory):
     hub = Hub(tmp_path_factory.mktemp("gpu-hub"), str(content_remote), f"{run_id}-gpu",
               {"LMS_TEST_DOCKER_HOST": engine.host, "LMS_TEST_GPU_IDS": ",".join(sorted(ALL)),
+               # the stand-in GPU engine runs without bridge networks
+               "LMS_HOST_NETWORKING": "1",
                "LMS_IDLE_TIMEOUT": "0"})
     hub.start()
     yield hub

@@ -18,7 +18,9 @@ def test_a_lesson_container_is_hardened_and_limited(hub, run_id):
     assert host["PidsLimit"] == 1024 and host["ShmSize"] == 256 * MiB  # the hub's defaults
     assert info["Config"]["User"] in ("1000", "")  # the image's unprivileged learner
     mounts = {m["Destination"]: m for m in info["Mounts"]}
-    assert mounts["/srv/lms/content"]["RW"] is False
+    # the course's learner repo, read-only, and nothing else of the content
+    assert mounts["/srv/lms/learner/dl-basics.git"]["RW"] is False
+    assert not any(m["Destination"].startswith("/srv/lms/content") for m in info["Mounts"])
     assert not any("docker.sock" in m.get("Source", "") for m in info["Mounts"])
     # the learner's server works under these limits
     assert hub.server_request("GET", "hank", "api/contents").status_code == 200

@@ -47,12 +47,11 @@ def test_learner_logs_in_and_lands_in_lesson(hub, run_id):
     assert re.fullmatch(r"[0-9a-f]{40}", env["LMS_CONTENT_VERSION"])
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/home/jovyan"]["Name"] == f"lms-test-{run_id}-home-ada"
-    assert mounts["/srv/lms/content"]["RW"] is False
 
     # the server extension reports the lesson it brought in
     ctx = session.get(f"{hub.url}/user/ada/lms/api/context", timeout=30).json()
     assert ctx["lesson"] == "numpy-basics"
     assert ctx["materialized"] == {"from": "learner repo", "version": env["LMS_CONTENT_VERSION"]}
     assert env["LMS_LEARNER_REPO"] == "/srv/lms/learner/dl-basics.git"
-    assert mounts["/srv/lms/learner"]["RW"] is False
+    assert mounts["/srv/lms/learner/dl-basics.git"]["RW"] is False
     hub.stop_server("ada")

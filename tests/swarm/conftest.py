@@ -25,7 +25,8 @@ def swarm(docker_engine):
 @pytest.fixture(scope="session")
 def swarm_hub(swarm, content_remote, run_id, tmp_path_factory):
     hub = Hub(tmp_path_factory.mktemp("swarm-hub"), str(content_remote), f"{run_id}-swarm",
-              {"LMS_SPAWNER": "swarm", "LMS_EXTRA_CONFIG": str(CONFIG), "LMS_IDLE_TIMEOUT": "0"})
+              {"LMS_SPAWNER": "swarm", "LMS_EXTRA_CONFIG": str(CONFIG), "LMS_IDLE_TIMEOUT": "0",
+               "LMS_HOST_NETWORKING": "1"})
     hub.prefix = f"lms-test-{run_id}-swarm"
     hub.start()
     yield hub

@@ -44,17 +44,19 @@ def test_a_lesson_runs_as_a_swarm_service_until_stopped(swarm_hub, swarm):
     env = env_of(spec)
     assert (env["LMS_COURSE"], env["LMS_LESSON"], env["LMS_ENVIRONMENT"]) == (
         "dl-basics", "pytorch-mlp", "torch")
-    assert env["LMS_CONTENT_DIR"] == "/srv/lms/content/dl-basics"
+    assert "LMS_CONTENT_DIR" not in env
+    assert env["LMS_LEARNER_REPO"] == "/srv/lms/learner/dl-basics.git"
     assert len(env["LMS_CONTENT_VERSION"]) == 40
     assert env["LMS_SERVICE_URL"].endswith("/services/lms")
     assert spec["Labels"]["lms.lesson"] == LESSON
-    # the hub's cap (3G) beats the environment's 4G; the hub's default process limit
-    assert task["Resources"]["Limits"] == {"MemoryBytes": 3 * GiB, "Pids": 1024}
+    # the hub's cap (3G) beats the environment's 4G; the hub's default CPU and process limits
+    assert task["Resources"]["Limits"] == {"MemoryBytes": 3 * GiB, "NanoCPUs": 10**9, "Pids": 1024}
     assert not task["Resources"].get("Reservations", {}).get("GenericResources")
     assert task["RestartPolicy"]["Condition"] == "none"
     mounts = {m["Target"]: m for m in container["Mounts"]}
-    assert mounts["/srv/lms/content"]["Type"] == "bind"
-    assert mounts["/srv/lms/content"]["ReadOnly"] is True
+    assert mounts["/srv/lms/learner/dl-basics.git"]["Type"] == "bind"
+    assert mounts["/srv/lms/learner/dl-basics.git"]["ReadOnly"] is True
+    assert "/srv/lms/content" not in mounts
     assert mounts["/home/jovyan"]["Type"] == "volume"
     assert mounts["/home/jovyan"]["Source"] == f"{hub.prefix}-home-sally"
     assert mounts["/dev/shm"]["Type"] == "tmpfs"
