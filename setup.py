@@ -7,41 +7,43 @@ One distribution, two sides, chosen with extras:
   server extension that brings a lesson's notebooks into the learner's home, and the
   JupyterLab extension (course sidebar, lesson navigation, progress capture, surveys).
 
-The JupyterLab extension ships prebuilt: ``scripts/build-labextension.sh`` compiles
-``lms_extension/lab`` (TypeScript) into ``lms_extension/labextension``, which this file installs
-into ``share/jupyter/labextensions``, so installing the package needs no Node.js.
+The JupyterLab extension ships prebuilt inside the wheel: every package build (``pip install .``,
+``pip wheel .``, editable installs) first runs the ``build_labextension`` step
+(``scripts/build_labextension.py``), which compiles ``lms_extension/lab`` (TypeScript) into
+``lms_extension/labextension`` with Node.js from the build requirements (pyproject.toml), or
+skips that when the build there is up to date, and installs it into
+``share/jupyter/labextensions``. Installing a wheel needs no Node.js.
+
+The version is written once, as ``__version__`` in ``lms_extension/__init__.py``.
 
 The base install (no extra) is the course-content toolkit shared by both sides and the
 ``lms-content`` command.
 """
 
+import importlib.util
 from pathlib import Path
 
 from setuptools import setup
 
-LABEXTENSION = Path("lms_extension/labextension")
-LABEXTENSION_NAME = "@lms-platform/course"
+
+def _build_helper():
+    """scripts/build_labextension.py: the labextension build step and the package version."""
+    path = Path(__file__).resolve().parent / "scripts" / "build_labextension.py"
+    spec = importlib.util.spec_from_file_location("lms_build_labextension", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def labextension_files() -> list[tuple[str, list[str]]]:
-    """``data_files`` entries for the prebuilt JupyterLab extension (none before it is built)."""
-    if not (LABEXTENSION / "package.json").is_file():
-        return []
-    target = Path("share/jupyter/labextensions") / LABEXTENSION_NAME
-    entries: dict[str, list[str]] = {str(target): ["lms_extension/lab/install.json"]}
-    for path in sorted(LABEXTENSION.rglob("*")):
-        if path.is_file():
-            folder = target / path.parent.relative_to(LABEXTENSION)
-            entries.setdefault(str(folder), []).append(path.as_posix())
-    return sorted(entries.items())
-
+labextension = _build_helper()
 
 # NativeAuthenticator (the embedded local-account login) does not run on JupyterHub 6 yet
 JUPYTERHUB = "jupyterhub>=5.3,<6"
 
 setup(
     name="lms-platform",
-    version="0.1.0",
+    version=labextension.package_version(),
+    cmdclass=labextension.cmdclass(),
     description="A deep-learning course platform built as a JupyterHub extension suite",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
@@ -50,6 +52,7 @@ setup(
     packages=[
         "lms_extension",
         "lms_extension.content",
+        "lms_extension.server",
         "lms_extension.service",
         "lms_extension.service.migrations",
         "lms_extension.service.migrations.versions",
@@ -67,7 +70,7 @@ setup(
             "etc/jupyter/jupyter_server_config.d",
             ["lms_extension/etc/lms_extension.json"],
         ),
-        *labextension_files(),
+        # + share/jupyter/labextensions/@lms-platform/course, added by build_labextension
     ],
     install_requires=[
         "pydantic>=2.5",

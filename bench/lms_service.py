@@ -24,6 +24,7 @@ import asyncio
 import json
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +45,7 @@ from publish_content import publish
 from validate_course import make_course
 
 from lms_extension.service.db import Progress, make_engine
-from tests.hubctl import Hub, free_port
+from tests.hubctl import Hub, free_port, network_name
 from tests.spawn.accounts import admin_login
 
 COURSE = "generated"
@@ -116,7 +117,8 @@ def main() -> int:
                    "LMS_COHORTS": "bench-cohort", "LMS_ADMIN_USERS": "bench-admin"})
         hub.start()
         try:
-            service_url = f"http://127.0.0.1:{port}/services/lms/api"
+            # the service's own address, as lesson servers reach it
+            service_url = f"http://{hub.hub_side_ip()}:{port}/services/lms/api"
             admin = {"Authorization": f"token {hub.token}"}
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -194,6 +196,7 @@ def main() -> int:
                       f"{max(times) * 1000:.0f} ms, {len(r.content) / 1e3:.0f} kB")
         finally:
             hub.stop()
+            subprocess.run(["docker", "network", "rm", network_name("bench")], capture_output=True)
     return 0
 
 

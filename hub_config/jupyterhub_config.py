@@ -109,8 +109,10 @@ if spawner == "swarm":
     lessons.gpu_resource_kind = os.environ.get("LMS_GPU_RESOURCE", "NVIDIA-GPU")
 # GET /hub/api/lms/gpus: free GPUs for lesson servers, as the spawn form shows them
 from lms_spawner.gpu_api import handlers as gpu_handlers  # noqa: E402
+# GET /hub/api/lms/content, POST …/sync: the hub's content follower, for admins (see README)
+from lms_spawner.content_api import handlers as content_handlers  # noqa: E402
 
-c.JupyterHub.extra_handlers = gpu_handlers
+c.JupyterHub.extra_handlers = gpu_handlers + content_handlers
 c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 
@@ -131,6 +133,11 @@ c.JupyterHub.services = [
                 "LMS_SERVICE_DB_URL", "sqlite:///" + os.path.join(lms_dir, "lms.sqlite")
             ),
             "LMS_WEBHOOK_SECRET": os.environ.get("LMS_WEBHOOK_SECRET", ""),
+            # the service's own content timer (LmsService.content_sync_interval)
+            "LMS_CONTENT_SYNC_INTERVAL": os.environ.get("LMS_CONTENT_SYNC_INTERVAL", ""),
+            # a learner's quotas (LmsService.events_per_minute, .max_stored_events)
+            "LMS_EVENTS_PER_MINUTE": os.environ.get("LMS_EVENTS_PER_MINUTE", ""),
+            "LMS_MAX_STORED_EVENTS": os.environ.get("LMS_MAX_STORED_EVENTS", ""),
         },
         "oauth_no_confirm": True,
         # dashboard logins carry the instructor scope (with its cohort filters) where granted,
@@ -140,6 +147,10 @@ c.JupyterHub.services = [
     }
 ]
 c.JupyterHub.custom_scopes = {
+    "custom:lms:content-sync": {
+        "description": "Sync the course content now, on the hub and in the LMS service (held "
+        "by the hub's lms-content token and the LMS service; hub admins may sync anyway).",
+    },
     "custom:lms:instructor": {
         "description": "In the LMS service: see the progress and survey answers of the learners "
         "in these cohorts (hub groups) and extend their deadlines.",
@@ -153,8 +164,13 @@ c.JupyterHub.load_roles = [
     # every learner may use the LMS service (its own data only); custom:lms:admin makes a hub
     # admin's dashboard login and own tokens admin there, and nobody else's
     {"name": "user", "scopes": ["self", "access:services!service=lms", "custom:lms:admin"]},
-    # the service reads group members (cohorts); nothing more
-    {"name": "lms-service", "scopes": ["read:groups"], "services": ["lms"]},
+    # the service reads group members (cohorts) and asks the hub to sync the content when it
+    # found a new version first; nothing more
+    {"name": "lms-service", "scopes": ["read:groups", "custom:lms:content-sync"],
+     "services": ["lms"]},
+    # the hub's own token for announcing content versions to the service (below)
+    {"name": "lms-content", "scopes": ["access:services!service=lms", "custom:lms:content-sync"],
+     "services": ["lms-content"]},
 ] + [
     # the members of <cohort>-instructors teach <cohort>: add instructors in the admin panel
     {
@@ -164,6 +180,16 @@ c.JupyterHub.load_roles = [
     }
     for cohort in env_list("LMS_COHORTS")
 ]
+
+# one content authority: before a new content version goes live for spawns, the hub announces
+# it to the service and waits for it to take it, with a token of its own (made anew at every
+# start, known to this process only); see README, "One content authority"
+import secrets  # noqa: E402
+
+content_sync_token = secrets.token_hex(32)
+c.JupyterHub.services.append({"name": "lms-content", "api_token": content_sync_token})
+c.ContentSource.lms_sync_url = lms_url + "/services/lms/api/content/sync"
+c.ContentSource.lms_sync_token = content_sync_token
 
 # lesson servers forward learner events to the service with their own token, and start the
 # learner's other lesson environments as named servers (the JupyterLab lesson switch)

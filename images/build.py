@@ -44,10 +44,11 @@ INPUTS_LABEL = "org.lms-platform.inputs"
 IMAGE_LABEL = "org.lms-platform.image"  # set by the Dockerfiles, on every layer
 # What goes into the repository's wheel (and so into the inputs of lms/base); the labextension's
 # TypeScript build folders stay out (its built form, lms_extension/labextension, goes in).
-WHEEL_SOURCES = ("setup.py", "pyproject.toml", "README.md", "lms_extension", "spawner")
+WHEEL_SOURCES = ("setup.py", "pyproject.toml", "README.md", "lms_extension", "spawner",
+                 "scripts/build_labextension.py")
 WHEEL_LEFT_OUT = ("node_modules", "lib", "build-test", "__pycache__")
 LABEXTENSION = REPO_ROOT / "lms_extension" / "labextension"
-LABEXTENSION_BUILT = LABEXTENSION / "package.json"
+BUILD_LABEXTENSION = REPO_ROOT / "scripts" / "build_labextension.py"
 LOG_TAIL = 60
 
 
@@ -230,9 +231,11 @@ def build_debian(args: argparse.Namespace) -> None:
 
 def build_wheel(dest: Path, verbose: bool) -> None:
     """Build the repository's wheel into ``dest`` from a copy of its sources, so that
-    the build leaves nothing (build/, *.egg-info) behind in the repository."""
-    if not LABEXTENSION_BUILT.is_file():
-        raise BuildError("the JupyterLab extension is not built: run scripts/build-labextension.sh")
+    the build leaves nothing (build/, *.egg-info) behind in the repository. The JupyterLab
+    extension is built (or found up to date) in the repository first, where its npm packages
+    are kept, so that the wheel's own build step finds it up to date in the copy."""
+    run_logged([sys.executable, str(BUILD_LABEXTENSION)], verbose,
+               what="building the JupyterLab extension")
     with tempfile.TemporaryDirectory(prefix="lms-wheel-") as stage:
         for path in source_files():
             target = Path(stage) / path.relative_to(REPO_ROOT)

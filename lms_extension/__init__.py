@@ -8,4 +8,7 @@ __version__ = "0.1.0"
 
 
 def _jupyter_server_extension_points():
-    return [{"module": "lms_extension.serverextension"}]
+    """The server extension (enabled as ``lms_extension``): see :mod:`lms_extension.server`."""
+    from .server import _jupyter_server_extension_points
+
+    return _jupyter_server_extension_points()

@@ -35,14 +35,12 @@ if [ ! -x .venv/bin/python ]; then
   say "creating the Python environment in .venv"
   python3 -m venv .venv
 fi
-# the hub side, and the user side that the JupyterLab extension build needs (JupyterLab's core
-# package versions); the tests add the test tools (LMS_EXTRAS)
+# the hub side and the user side; the tests add the test tools (LMS_EXTRAS). The package build
+# compiles the JupyterLab extension (scripts/build_labextension.py, with Node.js from the build
+# requirements), or finds it up to date.
 extras="${LMS_EXTRAS:-hub,lab}"
-say "installing the platform into .venv ($extras)"
+say "installing the platform into .venv ($extras), JupyterLab extension included"
 .venv/bin/pip install -q -e ".[$extras]"
-
-say "building the JupyterLab extension"
-bash scripts/build-labextension.sh
 
 say "building the lesson images (skips those up to date)"
 .venv/bin/python images/build.py

@@ -169,6 +169,16 @@ class Hub:
             time.sleep(0.2)
         raise AssertionError(f"server {user}/{server!r} did not stop")
 
+    def hub_side_ip(self) -> str:
+        """Where lesson servers reach the hub's API and the LMS service: the lesson network's
+        gateway (with host networking, the loopback)."""
+        if "LMS_NETWORK" not in self.env:
+            return "127.0.0.1"
+        return subprocess.run(
+            ["docker", "network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}",
+             self.env["LMS_NETWORK"]], capture_output=True, text=True, check=True,
+        ).stdout.strip()
+
     def user_url(self, user: str) -> str:
         """Where the user's servers are served: their own origin with per-user origins."""
         return f"http://{user}.localhost:{self.port}" if self.subdomains else self.url

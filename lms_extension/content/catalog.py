@@ -9,6 +9,7 @@ from .errors import ContentError, LessonNotFound, Problem
 from .loader import read_course, read_survey
 from .model import Course, Environment, Lesson
 from .survey import Survey
+from .tree import check_tree
 
 MANIFEST = "course.yaml"
 
@@ -86,8 +87,11 @@ def load_catalog(root: Path | str) -> Catalog:
     """Read every course under ``root``; raise :class:`ContentError` listing every problem."""
     root = Path(root)
     catalog = Catalog(root=root)
-    problems: list[Problem] = []
     manifests = find_manifests(root)
+    # every path and link first: no file is read through a link that leaves the repo
+    problems = check_tree(root, [m.parent.relative_to(root).as_posix() for m in manifests])
+    if problems:
+        raise ContentError(problems)
     if not manifests:
         raise ContentError([Problem(str(root), 1, "course", f"no {MANIFEST} found")])
     for manifest in manifests:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,6 +17,8 @@ from .survey import Survey
 M = TypeVar("M", bound=BaseModel)
 
 MAX_MANIFEST_BYTES = 1_000_000
+# the deepest nesting of mappings and lists in a YAML file (course.yaml needs five)
+MAX_YAML_DEPTH = 20
 UNION_TAGS = frozenset({"rating", "single", "multiple", "text"})
 
 
@@ -58,6 +61,70 @@ def _field(loc: tuple, what: str = "course") -> str:
     return ".".join(str(part) for part in loc) or what
 
 
+def _shape_problem(text: str) -> tuple[int, str, str] | None:
+    """The first alias, or the first collection nested deeper than :data:`MAX_YAML_DEPTH`, in
+    ``text`` as ``(line, field, message)``. Reads the parser's event stream, which does not
+    recurse, so that no input can exhaust the stack of the composer or of the models."""
+    # one frame per open collection: [is_mapping, key or index, expecting a key]
+    frames: list[list] = []
+
+    def field() -> str:
+        return ".".join(str(f[1]) for f in frames if f[1] is not None)
+
+    def value_done() -> None:
+        if frames:
+            frame = frames[-1]
+            if frame[0]:
+                frame[2] = True
+            else:
+                frame[1] += 1
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):  # anchors and aliases can expand a small file
+            return line, field(), "YAML aliases (*name) are not allowed"
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if frames and frames[-1][0] and frames[-1][2]:
+                return line, field(), "a mapping key must be plain text"
+            if len(frames) >= MAX_YAML_DEPTH:
+                return line, field(), f"nested deeper than {MAX_YAML_DEPTH} levels"
+            mapping = isinstance(event, yaml.MappingStartEvent)
+            frames.append([mapping, None if mapping else 0, True])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frames.pop()
+            value_done()
+        elif isinstance(event, yaml.ScalarEvent):
+            if frames and frames[-1][0] and frames[-1][2]:
+                frames[-1][1], frames[-1][2] = event.value, False
+            else:
+                value_done()
+    return None
+
+
+def _construct(node: yaml.Node | None) -> object:
+    """The Python data of a composed document; a scalar that cannot be built (``2024-02-30``,
+    ``!!int 0b2``) is a :class:`yaml.MarkedYAMLError` at its line."""
+    if node is None:
+        return None
+    try:
+        return yaml.SafeLoader("").construct_document(node)
+    except (ValueError, TypeError, OverflowError) as exc:
+        stack = [node]
+        while stack:  # find the scalar at fault, without recursion
+            current = stack.pop()
+            if isinstance(current, yaml.ScalarNode):
+                try:
+                    yaml.SafeLoader("").construct_object(current)
+                except (ValueError, TypeError, OverflowError):
+                    raise yaml.MarkedYAMLError(problem=f"{current.value!r}: {exc}",
+                                               problem_mark=current.start_mark) from None
+            elif isinstance(current, yaml.MappingNode):
+                stack.extend(n for pair in reversed(current.value) for n in reversed(pair))
+            elif isinstance(current, yaml.SequenceNode):
+                stack.extend(reversed(current.value))
+        raise yaml.MarkedYAMLError(problem=str(exc), problem_mark=node.start_mark) from None
+
+
 def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, yaml.Node, str]:
     """Parse ``path`` into ``model``; raise :class:`ContentError` with file:line problems."""
     shown = _shown(path, root)
@@ -75,13 +142,12 @@ def _read_yaml(path: Path, root: Path, model: type[M], what: str) -> tuple[M, ya
         )
     try:
         text = path.read_text(encoding="utf-8")
-        alias = next((e for e in yaml.parse(text, Loader=yaml.SafeLoader)
-                      if isinstance(e, yaml.AliasEvent)), None)
-        if alias is not None:  # anchors and aliases can expand a small file enormously
-            line = alias.start_mark.line + 1
-            raise ContentError([problem(line, what, "YAML aliases (*name) are not allowed")])
+        found = _shape_problem(text)
+        if found is not None:  # checked on the event stream, before anything recurses
+            line, field, message = found
+            raise ContentError([problem(line, field or what, message)])
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = _construct(node)
     except UnicodeDecodeError:
         raise ContentError([problem(1, what, "file is not UTF-8 text")]) from None
     except OSError as exc:
@@ -133,7 +199,7 @@ def read_course(
     checked: set[Path] = set()
     for li, lesson in enumerate(course.lessons):
         for ni, notebook in enumerate(lesson.notebooks):
-            path = (folder / notebook).resolve()
+            path = Path(os.path.realpath(folder / notebook))  # a loop of links: no error
             loc = ("lessons", li, "notebooks", ni)
             if not path.is_relative_to(folder):
                 problems.append(problem(_line_of(node, loc), _field(loc), "leaves the course folder"))

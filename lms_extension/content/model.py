@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import posixpath
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .due import parse_due
+
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
-_DUE = re.compile(r"^(\d+)([dhw])$")
+# the longest path of a file inside its course folder (learners' homes hold it under the
+# course's slug, and events name it): see also :mod:`.tree`
+MAX_PATH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_relative_path(value: str) -> str:
-    """Refuse paths that are absolute or leave the course folder."""
+    """Refuse paths that are absolute, leave the course folder, hold control characters or are
+    longer than :data:`MAX_PATH`."""
+    if _CONTROL.search(value):
+        raise ValueError(f"{value!r} holds a control character")
+    if len(value) > MAX_PATH:
+        raise ValueError(f"{value[:40]!r}… is {len(value)} characters long; the limit is "
+                         f"{MAX_PATH}")
     if not value or value.startswith(("/", "\\")) or "\\" in value:
         raise ValueError(f"{value!r} must be a relative path with '/' separators")
     normal = posixpath.normpath(value)
@@ -115,19 +127,18 @@ class Lesson(_Strict):
                 raise ValueError(f"{path!r} is not a .ipynb notebook")
         return paths
 
+    @field_validator("due", mode="before")
+    @classmethod
+    def _due_date(cls, value: object) -> object:
+        """An unquoted ``due: 2027-03-01`` is a date to YAML: the same as the quoted text."""
+        return value.isoformat() if type(value) is date else value
+
     @field_validator("due")
     @classmethod
     def _due(cls, value: str | None) -> str | None:
-        if value is None or _DUE.match(value):
-            return value
-        from datetime import date
-
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"{value!r} is neither an offset like 7d, 12h, 2w nor an ISO date"
-            ) from None
+        """An offset of at most ten years or a date from 2000 to 2199 (:mod:`.due`)."""
+        if value is not None:
+            parse_due(value)
         return value
 
 

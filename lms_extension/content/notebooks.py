@@ -15,7 +15,27 @@ from pathlib import Path
 from .errors import Problem
 
 MAX_NOTEBOOK_BYTES = 2_000_000
+# the deepest nesting of objects and lists in a notebook's JSON (nbformat itself needs four)
+MAX_JSON_DEPTH = 64
 _CELL_START = re.compile(r'^\s*"cell_type"\s*:', re.MULTILINE)
+
+
+def _too_deep(data: object) -> str | None:
+    """The path of the first object or list nested deeper than :data:`MAX_JSON_DEPTH`, or None
+    (walked without recursion)."""
+    stack: list[tuple[object, tuple, int]] = [(data, (), 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            return ".".join(map(str, path[:6]))
+        stack.extend((child, (*path, key), depth + 1) for key, child in children)
+    return None
 
 
 def _cell_lines(text: str) -> list[int]:
@@ -88,8 +108,13 @@ def check_notebook(path: Path, shown: str) -> list[Problem]:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
         return [problem(exc.lineno, "notebook", f"invalid JSON: {exc.msg}")]
+    except RecursionError:
+        return [problem(1, "notebook", f"nested deeper than {MAX_JSON_DEPTH} levels")]
     if not isinstance(nb, dict):
         return [problem(1, "notebook", "must be a JSON object")]
+    deep = _too_deep(nb)
+    if deep is not None:
+        return [problem(1, deep or "notebook", f"nested deeper than {MAX_JSON_DEPTH} levels")]
     major, minor = nb.get("nbformat"), nb.get("nbformat_minor")
     if major != 4 or not isinstance(minor, int):
         return [problem(1, "nbformat", f"is {major!r}; lesson notebooks must be nbformat 4")]

@@ -22,6 +22,7 @@ from .catalog import Catalog, load_catalog
 from .errors import ContentError, Problem
 from .learner_repo import LearnerRepoError, publish_version
 from .redact import redact, redact_url
+from .tree import outside_repo, shown_path
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,27 @@ class ContentMirror:
             return target
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}-", dir=self.versions_dir))
+        refused: list[Problem] = []
+
+        def keep_inside(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:
+            """tarfile's ``data`` filter, with what it refuses listed rather than raised: a
+            link or path that leaves the export is left out, and the version refused."""
+            try:
+                return tarfile.data_filter(member, dest)
+            except tarfile.FilterError:
+                if member.issym() or member.islnk():
+                    refused.append(outside_repo(member.name, member.linkname))
+                else:
+                    refused.append(Problem(shown_path(member.name), 1, "path",
+                                           "leads out of the content repo through a symlink"))
+                return None
+
         try:
             archive = self._git("archive", "--format=tar", sha).stdout
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r|") as tar:
-                tar.extractall(tmp, filter="data")
+                tar.extractall(tmp, filter=keep_inside)
+            if refused:
+                raise ContentError(refused)
             tmp.chmod(0o755)
             os.rename(tmp, target)
         except BaseException:
@@ -113,13 +131,19 @@ class ContentMirror:
         broken, and :class:`GitError` if the repo cannot be reached.
         """
         sha = self.fetch()
-        path = self.export(sha)
         try:
+            path = self.export(sha)
             catalog = load_catalog(path)
         except ContentError as exc:
             raise ContentError(
                 [Problem(f"{sha[:12]}:{p.file}", p.line, p.field, p.message) for p in exc.problems]
             ) from None
+        except GitError:
+            raise
+        except Exception as exc:  # whatever else a commit makes the reading do: refused too
+            log.exception("Reading content version %s failed", sha[:12])
+            raise ContentError([Problem(sha[:12], 1, "content",
+                                        f"cannot be read: {type(exc).__name__}: {exc}")]) from None
         if self.learner_repos:
             at = self._git("log", "-1", "--format=%cI", sha).stdout.decode().strip()
             try:

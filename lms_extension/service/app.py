@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubAuth, HubOAuth
@@ -16,24 +15,32 @@ from tornado import ioloop, web
 from traitlets import Float, Integer, Unicode, default
 from traitlets.config import Application
 
+from lms_extension.content.due import add_days, due_at
+from lms_extension.content.wire import MAX_EVENTS_PER_BATCH
+
 from .content import ContentFollower
+from .content_sync import ContentSync
 from .dashboard import dashboard_routes
 from .db import Cohort, Extension, make_engine, make_sessionmaker
 from .handlers import routes
 from .hubclient import HubClient
+from .ingest import EventIntake
 from .migrate import SchemaTooOld, ensure_schema, upgrade
 from .progress import mark_delayed
+from .writer import Writer
 
-_OFFSET = re.compile(r"^(\d+)([dhw])$")
-_UNITS = {"d": "days", "h": "hours", "w": "weeks"}
-
-
-def due_date(start: datetime, due: str) -> datetime:
-    """A lesson's due date: an offset (7d, 12h, 2w) from ``start``, or the end of an ISO date."""
-    match = _OFFSET.match(due)
-    if match:
-        return start + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    return datetime.combine(date.fromisoformat(due), time.max, tzinfo=UTC)
+def _env_int(name: str, default: int) -> int:
+    """A whole number from the environment variable ``name`` (unset or empty: ``default``)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: must be a whole number") from None
+    if number < 0:
+        raise ValueError(f"{name}={value!r}: must be 0 or more")
+    return number
 
 
 class LmsService(Application):
@@ -77,8 +84,35 @@ class LmsService(Application):
         return os.path.abspath("lms-content")
 
     content_sync_interval = Float(
-        300.0, help="Seconds between automatic syncs of the content repo (0: only on request)."
+        help="""Seconds between automatic syncs of the content repo (0: only on request;
+        default: $LMS_CONTENT_SYNC_INTERVAL or 300). The hub announces each version it
+        publishes at once, so this timer matters only for commits the hub has not seen.""",
     ).tag(config=True)
+
+    @default("content_sync_interval")
+    def _default_content_sync_interval(self):
+        return float(os.environ.get("LMS_CONTENT_SYNC_INTERVAL") or 300)
+
+    unknown_lesson_sync_interval = Float(
+        10.0,
+        help="""An event batch naming a lesson the live content version does not hold makes the
+        service sync the content repo once before refusing it (the hub may have published a
+        newer version a moment ago); such syncs start at most once per this many seconds
+        (others wait for a sync under way, or are judged at once; 0: never).""",
+    ).tag(config=True)
+
+    hub_content_sync_url = Unicode(
+        help="""The hub's ``POST …/hub/api/lms/content/sync``: when a sync of the service's own
+        (its timer, the webhook, an admin) makes a version live that the hub did not announce,
+        the service asks the hub to sync too, so that lessons the service shows can be spawned
+        at once. Default: ``$JUPYTERHUB_API_URL/lms/content/sync``; empty: the hub is not
+        asked.""",
+    ).tag(config=True)
+
+    @default("hub_content_sync_url")
+    def _default_hub_content_sync_url(self):
+        api = os.environ.get("JUPYTERHUB_API_URL", "")
+        return f"{api.rstrip('/')}/lms/content/sync" if api else ""
 
     deadline_interval = Float(
         300.0, help="Seconds between runs of the task that marks late lessons delayed."
@@ -94,7 +128,42 @@ class LmsService(Application):
         return os.environ.get("LMS_WEBHOOK_SECRET", "")
 
     max_body_bytes = Integer(
-        262_144, help="Largest request body accepted; larger ones get HTTP 400."
+        262_144, help="""Largest request body accepted; a larger event batch gets HTTP 413
+        (with the limit), other larger bodies HTTP 400. Published in ``GET api/``."""
+    ).tag(config=True)
+
+    max_events_per_batch = Integer(
+        MAX_EVENTS_PER_BATCH, min=1,
+        help="""Most events in one ``POST api/events``; a batch with more gets HTTP 413 (with
+        the limit). Published in ``GET api/``.""",
+    ).tag(config=True)
+
+    events_per_minute = Integer(
+        600, min=0,
+        help="""Events one learner may send per minute, with bursts up to as many (0: no
+        limit; default: $LMS_EVENTS_PER_MINUTE or 600). The events of a batch past it are refused
+        with ``retry: true`` and a ``retry_after`` in seconds (also the ``Retry-After``
+        header): the forwarder sends them again then.""",
+    ).tag(config=True)
+
+    @default("events_per_minute")
+    def _default_events_per_minute(self):
+        return _env_int("LMS_EVENTS_PER_MINUTE", 600)
+
+    max_stored_events = Integer(
+        200_000, min=0,
+        help="""Events stored per learner (0: no limit; default: $LMS_MAX_STORED_EVENTS or
+        200000). New events past it are refused for good (``retry: false``), naming the
+        quota; resent events already stored are still answered as taken.""",
+    ).tag(config=True)
+
+    @default("max_stored_events")
+    def _default_max_stored_events(self):
+        return _env_int("LMS_MAX_STORED_EVENTS", 200_000)
+
+    max_stored_refusals = Integer(
+        1000, min=0,
+        help="Refused events kept per learner for their instructors (the newest; 0: all).",
     ).tag(config=True)
 
     webhook_max_body_bytes = Integer(
@@ -104,7 +173,8 @@ class LmsService(Application):
     ).tag(config=True)
 
     db_threads = Integer(
-        4, help="Threads that run database work off the event loop."
+        4, help="""Threads that run database reads and other writes off the event loop;
+        writes that change progress run on one writer thread of their own."""
     ).tag(config=True)
 
     dashboard_page_size = Integer(
@@ -141,9 +211,10 @@ class LmsService(Application):
         self.log.info("LMS database %s (%s)", self.engine.url.render_as_string(), outcome)
         self.sessions = make_sessionmaker(self.engine)
         self.executor = ThreadPoolExecutor(self.db_threads, thread_name_prefix="lms-db")
-        self._running_sync: asyncio.Task | None = None
-        self._next_sync: asyncio.Task | None = None
+        self.writer = Writer(self.sessions)
+        self.intake = EventIntake(self)
         self.content = ContentFollower(self.content_repo, self.content_ref, self.content_cache_dir)
+        self.content_sync = ContentSync(self)
         with self.sessions() as session:
             self.content.load_live(session)
         self.hub = HubClient(os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api"),
@@ -168,32 +239,20 @@ class LmsService(Application):
 
         return await asyncio.get_running_loop().run_in_executor(self.executor, run)
 
-    async def sync_content(self) -> dict:
-        """Sync the content repo, one sync at a time (never two git fetches into the mirror at
-        once). A caller that comes while a sync runs gets the next one, which starts when the
-        running one ends and is shared by everyone who asked meanwhile: a push during a sync
-        is not missed, and a burst of webhooks makes two syncs, not one each."""
-        if self._next_sync is None:
-            self._next_sync = asyncio.ensure_future(self._sync_after(self._running_sync))
-        return await asyncio.shield(self._next_sync)
+    async def write(self, work):
+        """Run ``work(session)`` on the single writer (:mod:`.writer`), commit, and return its
+        result: for every write that changes progress (events, survey answers, deadlines)."""
+        return await self.writer.run(work)
 
-    async def _sync_after(self, running: asyncio.Task | None) -> dict:
-        if running is not None:
-            await asyncio.wait([running])
-        me = asyncio.current_task()
-        self._running_sync, self._next_sync = me, None
-        try:
-            return await self._sync_once()
-        finally:
-            if self._running_sync is me:
-                self._running_sync = None
+    async def sync_content(self, announced: str | None = None) -> dict:
+        """Sync the content repo now, one sync at a time (:class:`.content_sync.ContentSync`);
+        ``announced``: the version the hub is about to make live."""
+        return await self.content_sync.sync(announced)
 
-    async def _sync_once(self) -> dict:
-        now = self.utcnow()
-        status = await self.run_db(lambda s: self.content.sync(s, now))
-        if status["refused"]:
-            self.log.warning("content not published:\n  %s", "\n  ".join(status["refused"]))
-        return status
+    async def know_lessons(self, keys: set[tuple[str, str]]) -> None:
+        """Before events for lessons the live version lacks are refused: sync once (rate
+        limited; :meth:`.content_sync.ContentSync.know_lessons`)."""
+        await self.content_sync.know_lessons(keys)
 
     async def due_dates(self, user: str | None = None) -> dict[tuple, datetime]:
         """Each learner's due dates, ``(user, course, lesson) -> datetime``: the lesson's
@@ -214,12 +273,14 @@ class LmsService(Application):
             for lesson in index.courses[cohort.course]["lessons"]:
                 if not lesson.get("due"):
                     continue
-                base = due_date(start, lesson["due"])
+                base = due_at(start, lesson["due"])
+                if base is None:  # out of range (content from before ranges were checked)
+                    continue
                 for member in members:
                     days = extra.get((cohort.group, member, lesson["slug"]),
                                      extra.get((cohort.group, member, ""), 0.0))
                     key = (member, cohort.course, lesson["slug"])
-                    due = base + timedelta(days=days)
+                    due = add_days(base, days)
                     due_dates[key] = max(due_dates.get(key, due), due)
         return due_dates
 
@@ -228,7 +289,7 @@ class LmsService(Application):
         index = self.content.index
         due_dates = await self.due_dates()
         now = self.utcnow()
-        changed = await self.run_db(lambda s: mark_delayed(s, index, due_dates, now))
+        changed = await self.write(lambda s: mark_delayed(s, index, due_dates, now))
         if changed:
             self.log.info("%d lesson(s) turned delayed", changed)
         return changed

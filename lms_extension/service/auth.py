@@ -94,8 +94,12 @@ class ApiHandler(HubAuthenticated, web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, web.HTTPError) and exc.log_message:
             reason = exc.log_message % exc.args if exc.args else exc.log_message
+        answer = {"status": status_code, "message": reason}
+        for extra in ("field", "limit"):  # e.g. ingest.EnvelopeError
+            if getattr(exc, extra, None) is not None:
+                answer[extra] = getattr(exc, extra)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": reason}))
+        self.finish(json.dumps(answer))
 
     def send(self, data, status: int = 200) -> None:
         self.set_status(status)

@@ -19,9 +19,12 @@ from lms_extension.content.survey import Survey
 from .db import ContentVersion
 
 
-def _code_cells(path: Path) -> int:
+def _code_cell_ids(path: Path) -> list[str]:
+    """The ids of a notebook's code cells that have source: the cells that count toward a
+    lesson's completion."""
     cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-    return sum(1 for cell in cells if cell.get("cell_type") == "code" and cell.get("source"))
+    return [str(cell["id"]) for cell in cells
+            if cell.get("cell_type") == "code" and cell.get("source") and cell.get("id")]
 
 
 class CatalogIndex:
@@ -36,6 +39,9 @@ class CatalogIndex:
                 "rule": lesson["completion"]["rule"],
                 "fraction": lesson["completion"]["fraction"],
                 "code_cells": lesson.get("code_cells", 0),
+                # None (content versions published before ids were recorded): any id counts
+                "code_cell_ids": (frozenset(lesson["code_cell_ids"])
+                                  if "code_cell_ids" in lesson else None),
                 "survey": lesson.get("survey"),
                 "due": lesson.get("due"),
                 "title": lesson["title"],
@@ -82,30 +88,41 @@ class ContentFollower:
         if self.mirror is None:
             self.last_error = ["no content repo is configured (LmsService.content_repo)"]
             return self.status()
+        version = None
         try:
             version = self.mirror.sync()
+            if version.sha != self.index.sha:
+                self._publish(session, version, now)
         except ContentError as exc:
             self._refused([str(p) for p in exc.problems])
-            return self.status()
-        except (GitError, OSError) as exc:
+        except GitError as exc:
             self._refused([str(exc)])
-            return self.status()
-        self.last_error = []
-        if version.sha == self.index.sha:
-            return self.status()
+        except Exception as exc:  # whatever else a commit makes the reading do: refused too
+            session.rollback()
+            where = f"{version.sha[:12]}:1: content: " if version is not None else ""
+            self._refused([f"{where}cannot be published: {type(exc).__name__}: {exc}"])
+        else:
+            self.last_error = []
+        return self.status()
+
+    def _publish(self, session: Session, version, now: datetime) -> None:
+        """Record ``version`` (a :class:`~lms_extension.content.repo.ContentVersion` that
+        validated) with the ids of its code cells, and make it the live one."""
         data = catalog_json(version.catalog)
         for course in data["courses"]:
             folder = version.path / course["folder"]
             for lesson in course["lessons"]:
-                lesson["code_cells"] = sum(_code_cells(folder / nb) for nb in lesson["notebooks"])
+                ids = [i for nb in lesson["notebooks"] for i in _code_cell_ids(folder / nb)]
+                lesson["code_cell_ids"] = sorted(set(ids))
+                lesson["code_cells"] = len(lesson["code_cell_ids"])
         row = session.get(ContentVersion, version.sha)
         if row is None:
             session.add(ContentVersion(sha=version.sha, published_at=now, catalog=data))
         else:  # the repo went back to an earlier version: it is the live one again
             row.published_at = now
+        index = CatalogIndex(version.sha, data)
         session.commit()
-        self.index = CatalogIndex(version.sha, data)
-        return self.status()
+        self.index = index
 
     def _refused(self, lines: list[str]) -> None:
         """Keep the reasons a sync was refused, without the repo URL's credentials (they are

@@ -14,6 +14,7 @@ from .auth import Viewer
 from .db import Cohort
 from .exports import progress_csv, survey_csv
 from .identicon import identicon_svg
+from .refusals import course_refusals
 from .reports import course_or_404, course_progress, survey_responses, survey_results
 
 TEMPLATES = jinja2.Environment(
@@ -21,6 +22,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,
 )
 SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
+REFUSALS_SHOWN = 20  # on a course's page; all of them through the API
 
 
 class PageHandler(HubOAuthenticated, web.RequestHandler):
@@ -101,9 +103,10 @@ class CoursePage(PageHandler):
         except ValueError:
             raise web.HTTPError(400, "page: must be a whole number") from None
         shown = learners[(number - 1) * size: number * size]
+        refused = await course_refusals(self.service, viewer, course, REFUSALS_SHOWN)
         self.render_page("course.html", viewer=viewer, data=data, lessons=lessons,
                          title=index.courses[course]["title"], rows=shown, page=number,
-                         pages=pages, first=(number - 1) * size + 1)
+                         pages=pages, first=(number - 1) * size + 1, refusals=refused)
 
 
 class CourseCsv(PageHandler):

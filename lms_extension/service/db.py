@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     create_engine,
     event,
     func,
@@ -100,6 +101,24 @@ class SurveyResponse(Base):
     survey: Mapped[str] = mapped_column(SLUG)
     answers: Mapped[dict] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Refusal(Base):
+    """A learner event the service refused for good (``retry: false``): what was wrong with it,
+    for the learner's instructors. ``body`` is the event as sent, cut to a few KiB."""
+
+    __tablename__ = "refusals"
+    __table_args__ = (Index("ix_refusals_user_at", "user", "at"),
+                      Index("ix_refusals_course_at", "course", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user: Mapped[str] = mapped_column(NAME)
+    event_id: Mapped[str | None] = mapped_column(String(36))
+    course: Mapped[str | None] = mapped_column(SLUG)
+    lesson: Mapped[str | None] = mapped_column(SLUG)
+    field: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(1000))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[str] = mapped_column(Text)
 
 
 class WebhookDelivery(Base):

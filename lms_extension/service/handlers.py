@@ -4,16 +4,20 @@ instead."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from sqlalchemy import delete, select
 from tornado import web
 
 from .auth import ApiHandler
+from .content_api import CatalogHandler, ContentHandler, ContentSyncHandler
 from .db import Cohort, Extension, Progress, SurveyResponse
 from .openapi import openapi_document
-from .payloads import CohortIn, EventBatch, ExtensionIn, PayloadError, SurveyIn, parse
-from .progress import NOT_STARTED, as_utc, record_events
+from .ingest import read_envelope
+from .payloads import CohortIn, ExtensionIn, PayloadError, SurveyIn, parse
+from .progress import NOT_STARTED, as_utc
+from .refusals import CourseRefusalsHandler, UserRefusalsHandler
 from .reports import course_progress, survey_or_404, survey_results
 from .webhook import WebhookHandler
 
@@ -33,7 +37,8 @@ class IndexHandler(ApiHandler):
     async def get(self):
         self.send({"openapi": "openapi.json", "viewer": {
             "name": self.viewer.name, "admin": self.viewer.admin,
-            "instructor": self.viewer.is_instructor}})
+            "instructor": self.viewer.is_instructor},
+            "limits": self.service.intake.limits.model_dump()})
 
 
 class OpenApiHandler(ApiHandler):
@@ -41,43 +46,17 @@ class OpenApiHandler(ApiHandler):
         self.send(openapi_document(self.service.base_url))
 
 
-class CatalogHandler(ApiHandler):
-    async def get(self):
-        index = self.service.content.index
-        self.send({"version": index.sha or None, **index.data})
+class EventsHandler(ApiHandler):
+    """Learner events: the envelope is judged as a whole, each event on its own (see
+    :mod:`lms_extension.content.wire`)."""
 
-
-class ContentHandler(ApiHandler):
-    async def get(self):
-        self.send(self.service.content.status())
-
-
-class ContentSyncHandler(ApiHandler):
     async def post(self):
-        self.require_admin()
-        self.send(await self.service.sync_content())
-
-
-class EventsHandler(JsonBodyMixin, ApiHandler):
-    async def post(self):
-        batch = self.body_as(EventBatch)
-        index = self.service.content.index
-        for number, event in enumerate(batch.events):
-            if index.lesson(event.course, event.lesson) is None:
-                raise web.HTTPError(400, f"events.{number}.lesson: unknown lesson "
-                                         f"{event.course}/{event.lesson}")
-            if event.kind == "survey_submitted":
-                survey = index.survey(event.course, event.lesson)
-                if survey is None:
-                    raise web.HTTPError(400, f"events.{number}: lesson {event.lesson} has no survey")
-                try:
-                    survey.check_answers(event.answers)
-                except ValueError as exc:
-                    raise web.HTTPError(400, f"events.{number}.{exc}") from None
-        now = self.service.utcnow()
-        accepted, duplicates = await self.service.run_db(
-            lambda s: record_events(s, self.viewer.name, batch.events, index, now))
-        self.send({"accepted": accepted, "duplicates": duplicates})
+        intake = self.service.intake
+        raw_events = read_envelope(self.request.body, intake.limits)
+        result = await intake.take(self.viewer.name, raw_events)
+        if result.retry_after:
+            self.set_header("Retry-After", str(math.ceil(result.retry_after)))
+        self.send(result.model_dump(mode="json"))
 
 
 def progress_row(row: Progress | None, lesson: str) -> dict:
@@ -188,7 +167,7 @@ class SurveyHandler(JsonBodyMixin, ApiHandler):
             raise web.HTTPError(400, str(exc)) from None
         name = self.service.content.index.lesson(course, lesson)["survey"]
         now = self.service.utcnow()
-        await self.service.run_db(lambda s: s.merge(SurveyResponse(
+        await self.service.write(lambda s: s.merge(SurveyResponse(
             user=self.viewer.name, course=course, lesson=lesson, survey=name,
             answers=answers, updated_at=now)))
         self.send({"answers": answers})
@@ -217,6 +196,8 @@ def routes(base: str) -> list[tuple]:
         (rf"{api}/events", EventsHandler),
         (rf"{api}/progress/({NAME})", UserProgressHandler),
         (rf"{api}/courses/({SLUG})/progress", CourseProgressHandler),
+        (rf"{api}/courses/({SLUG})/refusals", CourseRefusalsHandler),
+        (rf"{api}/refusals/({NAME})", UserRefusalsHandler),
         (rf"{api}/cohorts", CohortsHandler),
         (rf"{api}/cohorts/({NAME})", CohortHandler),
         (rf"{api}/cohorts/({NAME})/extensions/({NAME})", ExtensionHandler),

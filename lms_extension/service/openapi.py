@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from .payloads import CohortIn, EventBatch, ExtensionIn, SurveyIn
+from lms_extension.content.wire import (
+    BatchResult,
+    EnvelopeError,
+    EventBatch,
+    Refusal,
+    ServiceLimits,
+)
+
+from .content_api import ContentSyncIn
+from .payloads import CohortIn, ExtensionIn, SurveyIn
 
 TOKEN = [{"hubToken": []}]
 
@@ -18,14 +27,38 @@ def _op(summary: str, body=None, who: str = "any user with access to the service
     return op
 
 
+def _ref(model) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+
+
+def _events_op() -> dict:
+    op = _op("Record a batch of the caller's learner events (idempotent by id). The envelope "
+             "is judged as a whole (400/413: nothing stored), each event on its own: the "
+             "answer lists the ids taken and, per refused event, its index, field, reason and "
+             "whether to send it again (retry)", EventBatch,
+             who="any learner, for their own events")
+    op["responses"].update({
+        "200": {"description": "the batch was read; which events were taken and which refused",
+                "content": _ref(BatchResult)},
+        "400": {"description": "the envelope is not a JSON object with a non-empty events "
+                "list; field names what is wrong", "content": _ref(EnvelopeError)},
+        "413": {"description": "over max_body_bytes or max_events_per_batch; limit is the "
+                "limit", "content": _ref(EnvelopeError)},
+    })
+    return op
+
+
 def openapi_document(base_url: str) -> dict:
     learner_self = "the learner themself, an instructor of one of their cohorts, an admin"
     staff = "instructors (for their cohorts) and admins"
     paths = {
         "/catalog": {"get": _op("The live content version's courses, lessons and surveys")},
         "/content": {"get": _op("The live content version and the last refused commit's problems")},
-        "/content/sync": {"post": _op("Fetch the content repo and publish its newest commit",
-                                      who="admins")},
+        "/content/sync": {"post": _op(
+            "Fetch the content repo and publish its newest commit. The hub announces each "
+            "version it is about to make live ({\"version\": commit}; optional): nothing is "
+            "fetched when that version is live already", ContentSyncIn,
+            who="admins, and the hub (a token with custom:lms:content-sync)")},
         "/content/webhook": {"post": {
             "summary": "Push webhook: sync the content (GitHub-style X-Hub-Signature-256 and "
                        "X-GitHub-Delivery)",
@@ -36,11 +69,17 @@ def openapi_document(base_url: str) -> dict:
                 "403": {"description": "the webhook is off (no secret)"},
                 "409": {"description": "a replay: this delivery id or body was accepted before"},
                 "413": {"description": "the body is over webhook_max_body_bytes"}}}},
-        "/events": {"post": _op("Record a batch of the caller's learner events (idempotent by id)",
-                                EventBatch, who="any learner, for their own events")},
+        "/": {"get": _op("Who is asking, and the limits of the service (limits: "
+                         "ServiceLimits)")},
+        "/events": {"post": _events_op()},
         "/progress/{user}": {"get": _op("A learner's status in every lesson", who=learner_self)},
         "/courses/{course}/progress": {"get": _op(
             "Progress matrix, delayed learners and completion funnel of a course", who=staff)},
+        "/courses/{course}/refusals": {"get": _op(
+            "The newest refused events of the course's learners (?limit=, at most 1000)",
+            who=staff)},
+        "/refusals/{user}": {"get": _op("A learner's newest refused events (?limit=)",
+                                        who=learner_self)},
         "/cohorts": {"get": _op("Cohorts the caller teaches (admins: all)", who=staff)},
         "/cohorts/{group}": {
             "get": _op("A cohort with its members and deadline extensions", who=staff),
@@ -55,8 +94,10 @@ def openapi_document(base_url: str) -> dict:
         "/deadlines/run": {"post": _op("Mark lessons past their due date as delayed now",
                                        who="admins")},
     }
+    paths["/content/sync"]["post"]["requestBody"]["required"] = False
     schemas = {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
-               for m in (EventBatch, CohortIn, ExtensionIn, SurveyIn)}
+               for m in (EventBatch, BatchResult, Refusal, EnvelopeError, ServiceLimits,
+                         CohortIn, ExtensionIn, SurveyIn, ContentSyncIn)}
     for schema in list(schemas.values()):
         schemas.update(schema.pop("$defs", {}))
     return {

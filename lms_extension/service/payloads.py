@@ -4,15 +4,16 @@ values are refused with a message that names the field."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lms_extension.content.model import Slug
+from lms_extension.content.wire import MAX_EVENTS_PER_BATCH, EventBatch, EventIn
 
-MAX_EVENTS_PER_BATCH = 500
+__all__ = ["MAX_EVENTS_PER_BATCH", "CohortIn", "EventBatch", "EventIn", "ExtensionIn",
+           "PayloadError", "SurveyIn", "parse"]
 
 
 class PayloadError(ValueError):
@@ -21,41 +22,6 @@ class PayloadError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EventIn(_Strict):
-    """A learner event, as the labextension's server extension forwards it."""
-
-    id: UUID
-    kind: Literal["lesson_opened", "cell_executed", "lesson_completed", "survey_submitted"]
-    course: Slug
-    lesson: Slug
-    at: datetime
-    notebook: str | None = Field(default=None, max_length=300)
-    cell_id: str | None = Field(default=None, min_length=1, max_length=100)
-    ok: bool | None = None
-    active_seconds: float = Field(default=0.0, ge=0, le=3600)
-    answers: dict | None = None
-
-    @model_validator(mode="after")
-    def _fields_of_kind(self):
-        if self.at.tzinfo is None:
-            raise ValueError("at: must carry a time zone (e.g. 2026-11-23T10:00:00Z)")
-        if self.kind == "cell_executed" and (self.cell_id is None or self.ok is None):
-            raise ValueError("cell_executed events need cell_id and ok")
-        if self.kind == "survey_submitted" and self.answers is None:
-            raise ValueError("survey_submitted events need answers")
-        if self.answers is not None and len(json.dumps(self.answers)) > 20_000:
-            raise ValueError("answers: larger than 20000 bytes")
-        return self
-
-    @property
-    def at_utc(self) -> datetime:
-        return self.at.astimezone(UTC)
-
-
-class EventBatch(_Strict):
-    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)
 
 
 class CohortIn(_Strict):

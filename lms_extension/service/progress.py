@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, tuple_
@@ -28,30 +29,57 @@ def _complete(row: Progress, at: datetime) -> None:
         row.completed_at = at
 
 
-def record_events(session: Session, user: str, events: list[EventIn], index: CatalogIndex,
-                  now: datetime) -> tuple[int, int]:
-    """Store ``events`` of ``user`` and update progress; return (accepted, duplicates).
+@dataclass
+class Recorded:
+    """What :func:`record_events` did with a batch's events."""
 
-    Events already stored (same id) are skipped, so a client may resend a batch safely. The
-    caller has checked that every event names a lesson of the catalog and valid answers.
+    accepted: list[EventIn] = field(default_factory=list)  # newly stored
+    duplicates: list[EventIn] = field(default_factory=list)  # already stored, or repeated
+    over_quota: list[EventIn] = field(default_factory=list)  # new, but no room left
+
+
+def counts_toward_completion(lesson: dict, cell_id: str | None) -> bool:
+    """Whether a run of ``cell_id`` counts: only the code cells of the lesson's notebooks do
+    (a cell the learner added, or an id made up, does not)."""
+    ids = lesson.get("code_cell_ids")
+    return cell_id is not None and (ids is None or cell_id in ids)
+
+
+def record_events(session: Session, user: str, events: list[EventIn], index: CatalogIndex,
+                  now: datetime, room: int | None = None) -> Recorded:
+    """Store ``events`` of ``user`` and update progress.
+
+    Events already stored (same id) are skipped, so a client may resend a batch safely. At most
+    ``room`` new events are stored (None: no limit); the rest are ``over_quota``. The caller has
+    checked that every event names a lesson of the catalog and valid answers, and runs this on
+    the single writer (:mod:`.writer`), so no other write changes these rows meanwhile.
     """
+    done = Recorded()
     seen: set[str] = set()
     unique = []
     for e in events:
-        if str(e.id) not in seen:
+        if str(e.id) in seen:
+            done.duplicates.append(e)
+        else:
             seen.add(str(e.id))
             unique.append(e)
     stored = set(session.scalars(select(Event.id).where(Event.id.in_(list(seen)))))
-    new = sorted((e for e in unique if str(e.id) not in stored), key=lambda e: e.at_utc)
+    new = []
+    for e in unique:
+        (done.duplicates if str(e.id) in stored else new).append(e)
+    if room is not None and len(new) > room:
+        new, done.over_quota = new[:max(room, 0)], new[max(room, 0):]
+    done.accepted = new
     if not new:
-        return 0, len(events)
+        return done
     keys = {(e.course, e.lesson) for e in new}
     rows = {
         (r.course, r.lesson): r
         for r in session.scalars(select(Progress).where(
-            Progress.user == user, tuple_(Progress.course, Progress.lesson).in_(list(keys))))
+            Progress.user == user, tuple_(Progress.course, Progress.lesson).in_(list(keys)))
+            .with_for_update())
     }
-    for e in new:
+    for e in sorted(new, key=lambda e: e.at_utc):
         at = e.at_utc
         session.add(Event(id=str(e.id), user=user, course=e.course, lesson=e.lesson, kind=e.kind,
                           at=at, received_at=now,
@@ -69,7 +97,8 @@ def record_events(session: Session, user: str, events: list[EventIn], index: Cat
         row.active_seconds = (row.active_seconds or 0.0) + e.active_seconds
         lesson = index.lesson(e.course, e.lesson)
         if e.kind == "cell_executed":
-            if e.ok and e.cell_id not in row.cells_ok:
+            counts = counts_toward_completion(lesson, e.cell_id)
+            if e.ok and counts and e.cell_id not in row.cells_ok:
                 row.cells_ok = [*row.cells_ok, e.cell_id]
             elif not e.ok:
                 row.errors = (row.errors or 0) + 1
@@ -82,7 +111,7 @@ def record_events(session: Session, user: str, events: list[EventIn], index: Cat
             session.merge(SurveyResponse(user=user, course=e.course, lesson=e.lesson,
                                          survey=lesson["survey"], answers=e.answers,
                                          updated_at=now))
-    return len(new), len(events) - len(new)
+    return done
 
 
 def mark_delayed(session: Session, index: CatalogIndex, due_dates: dict[tuple, datetime],
@@ -90,7 +119,8 @@ def mark_delayed(session: Session, index: CatalogIndex, due_dates: dict[tuple, d
     """Mark lessons past their learner's due date and not completed as delayed.
 
     ``due_dates`` maps (user, course, lesson) to that learner's due date. Returns how many
-    lessons turned delayed.
+    lessons turned delayed. Runs on the single writer: a completion stored before it is seen
+    (and stays completed), one stored after it turns the delayed lesson completed.
     """
     if not due_dates:
         return 0
@@ -98,7 +128,8 @@ def mark_delayed(session: Session, index: CatalogIndex, due_dates: dict[tuple, d
     rows = {
         (r.user, r.course, r.lesson): r
         for r in session.scalars(select(Progress).where(
-            tuple_(Progress.user, Progress.course, Progress.lesson).in_(list(past))))
+            tuple_(Progress.user, Progress.course, Progress.lesson).in_(list(past)))
+            .with_for_update())
     } if past else {}
     changed = 0
     for key in past:

@@ -43,6 +43,14 @@ def _symlink_out(course):
     edit(course / "course.yaml", "[02-two/two.ipynb]", "[02-two/link.ipynb]")
 
 
+def _link(name: str, target: str, replace: bool = False):
+    def mutate(course):
+        if replace:
+            (course / name).unlink()
+        os.symlink(target, course / name)
+    return mutate
+
+
 def _duplicate_course(course):
     other = course.parent / "copy"
     write_course(other)
@@ -54,7 +62,7 @@ CASES = {
     "YAML alias bomb": (lambda c: (c / "course.yaml").write_text(
         "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
         "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"),
-                        "course-a/course.yaml:2: course: YAML aliases (*name) are not allowed"),
+                        "course-a/course.yaml:2: b.0: YAML aliases (*name) are not allowed"),
     "missing key": (_manifest("title: Course A\n", ""),
                     "course-a/course.yaml:1: title: Field required"),
     "mistyped key": (_manifest("title: Two", "titel: Two"),
@@ -75,7 +83,66 @@ CASES = {
                       "course-a/course.yaml:14: lessons.1.notebooks: Value error, "
                       "'/etc/x.ipynb' must be a relative path"),
     "symlink leaving the course": (_symlink_out,
-                                   "course-a/course.yaml:14: lessons.1.notebooks.0: leaves the course"),
+                                   "course-a/02-two/link.ipynb:1: symlink: points to the absolute "
+                                   "path "),
+    "relative symlink leaving the repo": (
+        _link("01-one/data.csv", "../../../outside.csv"),
+        "course-a/01-one/data.csv:1: symlink: points to '../../../outside.csv', outside the "
+        "content repo"),
+    "symlink into the repo but out of the course": (
+        _link("01-one/readme.md", "../../README.md"),
+        "course-a/01-one/readme.md:1: symlink: points to '../../README.md', outside the course "
+        "folder course-a"),
+    "symlinked survey": (_link("surveys/feedback.yaml", "/etc/hostname", replace=True),
+                         "course-a/surveys/feedback.yaml:1: symlink: points to the absolute "
+                         "path '/etc/hostname'"),
+    "symlinked manifest": (_link("course.yaml", "../../outside.yaml", replace=True),
+                           "course-a/course.yaml:1: symlink: points to '../../outside.yaml', "
+                           "outside the content repo"),
+    "hidden symlink outside any course": (
+        lambda c: os.symlink("../..", c.parent / ".cache"),
+        ".cache:1: symlink: points to '../..', outside the content repo"),
+    "symlink loop": (_link("01-one/loop", "loop"),
+                     "course-a/01-one/loop:1: symlink: points to 'loop': a loop of links"),
+    "link through a link out of the repo": (
+        lambda c: (os.symlink(".", c / "01-one" / "here"),
+                   os.symlink("here/here/here/../../..", c / "01-one" / "up")),
+        "course-a/01-one/up:1: symlink: points to 'here/here/here/../../..', outside the "
+        "content repo"),
+    "control character in a file name": (
+        lambda c: (c / "01-one" / "bad\nname.csv").write_text("x\n"),
+        "course-a/01-one/bad\\x0aname.csv:1: path: the name holds a control character"),
+    "name that is not UTF-8": (
+        lambda c: (c / "01-one" / os.fsdecode(b"caf\xe9.csv")).write_text("x\n"),
+        "course-a/01-one/caf\\udce9.csv:1: path: the name is not UTF-8"),
+    "path too long": (
+        lambda c: (c / "01-one" / ("d" * 120) / ("f" * 100)).mkdir(parents=True),
+        f"course-a/01-one/{'d' * 120}/{'f' * 100}:1: path: is 228 characters long inside its "
+        "folder; the limit is 200"),
+    "notebook path too long": (_manifest("[02-two/two.ipynb]", f"[02-two/{'n' * 200}.ipynb]"),
+                               "course-a/course.yaml:14: lessons.1.notebooks: Value error, "
+                               "'02-two/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn'… is 213 characters"),
+    "NUL in a notebook path": (_manifest("[02-two/two.ipynb]", '["02-two/two\\0.ipynb"]'),
+                               "course-a/course.yaml:14: lessons.1.notebooks: Value error, "
+                               "'02-two/two\\x00.ipynb' holds a control character"),
+    "deeply nested YAML": (_manifest("title: Course A\n",
+                                     "title: Course A\ndescription: " + "[" * 30 + "]" * 30 + "\n"),
+                           "course-a/course.yaml:3: description" + ".0" * 19 +
+                           ": nested deeper than 20 levels"),
+    "deeply nested YAML in a list": (
+        _manifest("due: 7d", "due: " + "{a: " * 40 + "x" + "}" * 40),
+        "course-a/course.yaml:11: lessons.0.due" + ".a" * 17 + ": nested deeper than 20 levels"),
+    "deeply nested survey": (
+        lambda c: edit(c / "surveys" / "feedback.yaml", "title: Feedback",
+                       "title: Feedback\ndescription: " + "[" * 5000 + "]" * 5000),
+        "course-a/surveys/feedback.yaml:2: description" + ".0" * 19 +
+        ": nested deeper than 20 levels"),
+    "deeply nested notebook": (_notebook(lambda nb: nb["metadata"].update(
+        deep=json.loads('{"x": ' * 70 + "1" + "}" * 70))),
+        "course-a/01-one/one.ipynb:1: metadata.deep.x.x.x.x: nested deeper than 64 levels"),
+    "notebook nested past the JSON reader": (
+        lambda c: (c / "01-one" / "one.ipynb").write_text("[" * 100_000 + "]" * 100_000),
+        "course-a/01-one/one.ipynb:1: notebook: nested deeper than 64 levels"),
     "missing notebook": (_manifest("[02-two/two.ipynb]", "[02-two/gone.ipynb]"),
                          "course-a/course.yaml:14: lessons.1.notebooks.0: 02-two/gone.ipynb does not"),
     "not a notebook": (_manifest("[02-two/two.ipynb]", "[02-two/two.py]"),
@@ -86,6 +153,27 @@ CASES = {
                           "'lots' is not a size like 512M or 2G"),
     "bad due date": (_manifest("due: 7d", "due: next tuesday"),
                      "course-a/course.yaml:11: lessons.0.due: Value error, 'next tuesday' is neither"),
+    "huge due offset": (_manifest("due: 7d", "due: 99999999d"),
+                        "course-a/course.yaml:11: lessons.0.due: Value error, '99999999d' is more "
+                        "than 3650 days (ten years) after the cohort's start"),
+    "due offset past ten years in weeks": (_manifest("due: 7d", "due: 522w"),
+                                           "course-a/course.yaml:11: lessons.0.due: Value error, "
+                                           "'522w' is more than 3650 days"),
+    "due offset past what a number holds": (_manifest("due: 7d", f"due: {'9' * 5000}h"),
+                                            "course-a/course.yaml:11: lessons.0.due: Value error, "
+                                            "'99999"),
+    "due date too late": (_manifest("due: 7d", "due: '9999-12-31'"),
+                          "course-a/course.yaml:11: lessons.0.due: Value error, '9999-12-31' is "
+                          "not between 2000-01-01 and 2199-12-31"),
+    "due date too early": (_manifest("due: 7d", "due: '0001-01-01'"),
+                           "course-a/course.yaml:11: lessons.0.due: Value error, '0001-01-01' is "
+                           "not between"),
+    "unquoted date out of range": (_manifest("due: 7d", "due: 2999-03-01"),
+                                   "course-a/course.yaml:11: lessons.0.due: Value error, "
+                                   "'2999-03-01' is not between 2000-01-01 and 2199-12-31"),
+    "impossible date": (_manifest("due: 7d", "due: 2024-02-30"),
+                        "course-a/course.yaml:11: course: invalid YAML: '2024-02-30': day is out "
+                        "of range for month"),
     "bad completion rule": (_manifest("due: 7d", "due: 7d\n    completion: auto"),
                             "course-a/course.yaml:12: lessons.0.completion.rule: Input should be"),
     "unknown survey": (_manifest("survey: feedback", "survey: nope"),

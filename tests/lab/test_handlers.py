@@ -4,13 +4,15 @@ the outline without a service, access notices."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
-import re
+from lms_extension.content.wire import EventIn
+from lms_extension.server.handlers import max_length
 
 NAMES = ("context", "events", "outline", "access", "update", "surveys/x/x", "servers",
          "servers/x/progress", "activity")
@@ -49,25 +51,64 @@ def event(**fields):
             "lesson": "numpy-basics", "at": datetime.now(UTC).isoformat(), **fields}
 
 
-async def test_events_are_queued_durably_without_a_service(jp_fetch, lms_env):
-    r = await jp_fetch("lms", "api", "events", method="POST",
-                       body=json.dumps({"events": [event(), event()]}))
-    data = json.loads(r.body)
-    assert (data["received"], data["queued"]) == (2, 2)
+async def test_events_are_judged_one_by_one_and_queued_durably(jp_fetch, lms_env):
+    good = [event(), event(kind="cell_executed", cell_id="c1", ok=True)]
+    bad = [event(colour="red"), event(notebook="x/" * 600 + "a.ipynb"), "not an event",
+           event(kind="cell_executed")]
+    batch = [good[0], bad[0], bad[1], good[1], bad[2], bad[3]]
+    r = await jp_fetch("lms", "api", "events", method="POST", body=json.dumps({"events": batch}))
+    result = json.loads(r.body)
+    assert result["taken"] == [good[0]["id"], good[1]["id"]]
+    assert (result["accepted"], result["duplicates"]) == (2, 0)
+    refused = {r["index"]: r for r in result["refused"]}
+    assert sorted(refused) == [1, 2, 4, 5]
+    assert refused[1]["field"] == "events.1.colour" and refused[1]["id"] == bad[0]["id"]
+    assert refused[2]["field"] == "events.2.notebook"
+    assert str(max_length(EventIn, "notebook")) in refused[2]["reason"]
+    assert refused[4]["field"] == "events.4" and refused[4]["id"] is None
+    assert refused[5]["field"] == "events.5.cell_id"
+    assert not any(r["retry"] for r in result["refused"])
     assert (lms_env / ".local/share/lms/events.sqlite").is_file()
-    with pytest.raises(HTTPClientError) as err:
-        await jp_fetch("lms", "api", "events", method="POST",
-                       body=json.dumps({"events": [event(colour="red")]}))
-    assert err.value.code == 400
-    assert "events.0.colour" in json.loads(err.value.response.body)["message"]
+    # the same batch again: the good ones are already queued
+    again = json.loads((await jp_fetch("lms", "api", "events", method="POST",
+                                       body=json.dumps({"events": good}))).body)
+    assert (again["accepted"], again["duplicates"], again["taken"]) == (
+        0, 2, [e["id"] for e in good])
     status = json.loads((await jp_fetch("lms", "api", "events")).body)
-    assert status["queued"] == 2
+    assert (status["queued"], status["refused"]) == (2, 4)
+    assert {r["field"] for r in status["refusals"]} == {
+        "events.1.colour", "events.2.notebook", "events.4", "events.5.cell_id"}
+
+
+@pytest.mark.parametrize("body, status, field", [
+    ("not json", 400, "body"),
+    ('{"events": []}', 400, "events"),
+    ('{"events": {"a": 1}}', 400, "events"),
+    ('{"events": [], "colour": 1}', 400, "events"),
+    (json.dumps({"events": [{"id": "x"}] * 501}), 413, "events"),
+    (json.dumps({"events": ["x" * 300_000]}), 413, "body"),
+])
+async def test_a_batch_that_is_not_a_batch_is_refused_whole(jp_fetch, body, status, field):
+    with pytest.raises(HTTPClientError) as err:
+        await jp_fetch("lms", "api", "events", method="POST", body=body)
+    assert err.value.code == status
+    answer = json.loads(err.value.response.body)
+    assert answer["field"] == field and answer["message"].startswith(f"{field}: ")
+    assert (answer["limit"] is not None) == (status == 413)
+    queue = json.loads((await jp_fetch("lms", "api", "events")).body)
+    assert queue["queued"] == 0 and queue["refused"] == 0
 
 
 async def test_the_outline_says_why_it_is_empty_without_a_service(jp_fetch):
     outline = json.loads((await jp_fetch("lms", "api", "outline")).body)
     assert outline["stale"] is True and outline["courses"] == []
     assert "no LMS_SERVICE_URL" in outline["error"]
+    assert outline["pending_events"] == 0
+    # events waiting in the home's queue: the statuses may be behind, and the outline says so
+    await jp_fetch("lms", "api", "events", method="POST",
+                   body=json.dumps({"events": [event(), event()]}))
+    outline = json.loads((await jp_fetch("lms", "api", "outline")).body)
+    assert outline["pending_events"] == 2
 
 
 async def test_visits_by_others_are_recorded_for_the_owner(jp_fetch, jp_serverapp, lms_env):
@@ -83,7 +124,7 @@ async def test_visits_by_others_are_recorded_for_the_owner(jp_fetch, jp_serverap
 def test_the_owners_own_requests_are_not_recorded(tmp_path):
     from types import SimpleNamespace
 
-    from lms_extension.access import AccessLog
+    from lms_extension.server.access import AccessLog
 
     log = AccessLog("owner", tmp_path / "access.jsonl")
     request = SimpleNamespace(path="/user/owner/api/contents", method="GET")
@@ -167,7 +208,11 @@ async def test_surveys_need_the_service(jp_fetch):
 
 async def test_the_context_names_the_version_for_the_handshake(jp_fetch):
     from lms_extension import __version__
+    from lms_extension.content.wire import MAX_EVENTS_PER_BATCH
 
     ctx = json.loads((await jp_fetch("lms", "api", "context")).body)
     assert ctx["version"] == __version__
     assert ctx["idle_timeout"] == 0  # no LMS_IDLE_TIMEOUT and no shutdown timeout: never
+    assert ctx["limits"] == {"max_body_bytes": 262_144,
+                             "max_events_per_batch": MAX_EVENTS_PER_BATCH,
+                             "notebook_max_length": max_length(EventIn, "notebook")}

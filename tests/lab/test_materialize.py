@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from lms_extension.materialize import materialize
+from lms_extension.server.materialize import materialize
 
 from ..hubctl import ROOT
 

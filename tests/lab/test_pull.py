@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from lms_extension.content.learner_repo import publish_course, version_of
-from lms_extension.pull import CoursePuller
+from lms_extension.server.pull import CoursePuller
 
 COURSE = Path(__file__).resolve().parents[2] / "content_repo" / "dl-basics"
 NB = "02-numpy/numpy-basics.ipynb"

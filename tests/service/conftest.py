@@ -71,6 +71,21 @@ class Lms:
         return self.call("POST", "/events", user, json={"events": list(events)})
 
 
+def counts(response: requests.Response) -> tuple[int, int]:
+    """(accepted, duplicates) of a batch that was taken whole."""
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["refused"] == [], result
+    return result["accepted"], result["duplicates"]
+
+
+def code_cell_ids(lms: Lms, lesson: str, course: str = "dl-basics") -> list[str]:
+    """The ids of the lesson's code cells: the cells that count toward completion."""
+    catalog = lms.call("GET", "/catalog", "admin").json()
+    info = next(c for c in catalog["courses"] if c["slug"] == course)
+    return next(x for x in info["lessons"] if x["slug"] == lesson)["code_cell_ids"]
+
+
 def event(kind: str, lesson: str, course: str = "dl-basics", **fields) -> dict:
     return {"id": str(uuid.uuid4()), "kind": kind, "course": course, "lesson": lesson,
             "at": datetime.now(UTC).isoformat(), **fields}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from lms_extension.events import EventForwarder, EventQueue
+from lms_extension.server.forwarder import EventForwarder
+from lms_extension.server.http import TokenClient
+from lms_extension.server.queue import EventQueue
 
-from .conftest import event
+from .conftest import code_cell_ids, event
 
 
 def statuses(lms, user):
@@ -16,19 +18,20 @@ def statuses(lms, user):
 
 
 def forwarder(lms, user, tmp_path) -> EventForwarder:
-    return EventForwarder(EventQueue(tmp_path / "events.sqlite"), lms.api_url[: -len("/api")],
-                          lms.token(user))
+    return EventForwarder(EventQueue(tmp_path / "events.sqlite"),
+                          TokenClient(lms.api_url[: -len("/api")], lms.token(user)))
 
 
 def test_events_wait_while_the_service_is_down_and_arrive_once(lms, tmp_path):
     fwd = forwarder(lms, "olga", tmp_path)
+    cells = code_cell_ids(lms, "linear-regression")[:3]
     opened = event("lesson_opened", "linear-regression", active_seconds=40)
     assert fwd.queue.put([opened]) == 1
     assert asyncio.run(fwd.flush()) == 1
     lms.hub.stop()  # the hub stops its services: the LMS service is gone
     try:
-        runs = [event("cell_executed", "linear-regression", cell_id=f"c{i}", ok=True,
-                      active_seconds=5) for i in range(3)]
+        runs = [event("cell_executed", "linear-regression", cell_id=cell, ok=True,
+                      active_seconds=5) for cell in cells]
         assert fwd.queue.put(runs) == 3
         assert fwd.queue.put(runs[:1]) == 0  # the same event twice is queued once
         assert asyncio.run(fwd.flush(force=True)) == 0

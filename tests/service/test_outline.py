@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from lms_extension.outline import OutlineSource
+from lms_extension.server.http import TokenClient
+from lms_extension.server.outline import OutlineSource
 
 from .conftest import event
 
 
 def test_outline_carries_the_learners_status_and_survives_an_outage(lms, tmp_path):
     lms.events("uma", event("lesson_opened", "numpy-basics"))
-    source = OutlineSource(lms.api_url[: -len("/api")], lms.token("uma"), "uma",
+    source = OutlineSource(TokenClient(lms.api_url[: -len("/api")], lms.token("uma")), "uma",
                            tmp_path / "outline.json", max_age=0)
     outline = asyncio.run(source.get())
     assert outline["stale"] is False and outline["user"] == "uma"
@@ -22,7 +23,7 @@ def test_outline_carries_the_learners_status_and_survives_an_outage(lms, tmp_pat
     assert lessons["model-to-production"]["completion"]["rule"] == "manual"
     assert lessons["numpy-basics"]["notebooks"] == ["dl-basics/02-numpy/numpy-basics.ipynb"]
 
-    down = OutlineSource("http://127.0.0.1:9/services/lms", lms.token("uma"), "uma",
+    down = OutlineSource(TokenClient("http://127.0.0.1:9/services/lms", lms.token("uma")), "uma",
                          tmp_path / "outline.json", max_age=0)
     saved = asyncio.run(down.get())
     assert saved["stale"] is True and saved["error"]

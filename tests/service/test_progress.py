@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .conftest import event
+from .conftest import code_cell_ids, counts, event
 
 
 def statuses(lms, user, viewer=None) -> dict:
@@ -13,35 +13,49 @@ def statuses(lms, user, viewer=None) -> dict:
     return {row["lesson"]: row for row in r.json()["courses"]["dl-basics"]}
 
 
-def code_cells(lms, lesson) -> int:
-    course = lms.call("GET", "/catalog", "admin").json()["courses"][0]
-    return next(x for x in course["lessons"] if x["slug"] == lesson)["code_cells"]
-
-
 def test_events_make_progress_and_completion_follows_the_lesson_rule(lms):
     assert statuses(lms, "ada")["python-basics"]["status"] == "not_started"
     r = lms.events("ada", event("lesson_opened", "python-basics", active_seconds=5))
-    assert r.json() == {"accepted": 1, "duplicates": 0}
+    assert counts(r) == (1, 0)
     assert statuses(lms, "ada")["python-basics"]["status"] == "in_progress"
-    cells = code_cells(lms, "python-basics")
-    assert cells >= 2
-    runs = [event("cell_executed", "python-basics", cell_id=f"c{i}", ok=True, active_seconds=10)
-            for i in range(cells - 1)]
-    runs.append(event("cell_executed", "python-basics", cell_id="cx", ok=False))
-    assert lms.events("ada", *runs).json()["accepted"] == cells
+    ids = code_cell_ids(lms, "python-basics")
+    assert len(ids) >= 2
+    runs = [event("cell_executed", "python-basics", cell_id=i, ok=True, active_seconds=10)
+            for i in ids[:-1]]
+    runs.append(event("cell_executed", "python-basics", cell_id=ids[-1], ok=False))
+    assert counts(lms.events("ada", *runs)) == (len(ids), 0)
     row = statuses(lms, "ada")["python-basics"]
-    assert (row["status"], row["cells_ok"], row["errors"]) == ("in_progress", cells - 1, 1)
-    lms.events("ada", event("cell_executed", "python-basics", cell_id="cx", ok=True))
+    assert (row["status"], row["cells_ok"], row["errors"]) == ("in_progress", len(ids) - 1, 1)
+    lms.events("ada", event("cell_executed", "python-basics", cell_id=ids[-1], ok=True))
     row = statuses(lms, "ada")["python-basics"]
     assert row["status"] == "completed" and row["completed_at"]
-    assert row["active_seconds"] == 5 + 10 * (cells - 1)
+    assert row["active_seconds"] == 5 + 10 * (len(ids) - 1)
+
+
+def test_cells_that_are_not_in_the_lessons_notebooks_do_not_count(lms):
+    ids = code_cell_ids(lms, "python-basics")
+    made_up = [event("cell_executed", "python-basics", cell_id=f"made-up-{n}", ok=True,
+                     active_seconds=2) for n in range(len(ids) + 3)]
+    assert counts(lms.events("abe", *made_up)) == (len(made_up), 0)  # taken, time counted
+    row = statuses(lms, "abe")["python-basics"]
+    assert (row["status"], row["cells_ok"], row["active_seconds"]) == (
+        "in_progress", 0, 2 * len(made_up))
+    # another lesson's cells do not count here either
+    other = code_cell_ids(lms, "numpy-basics")
+    assert not set(other) & set(ids)
+    lms.events("abe", *[event("cell_executed", "python-basics", cell_id=i, ok=True)
+                        for i in other])
+    assert statuses(lms, "abe")["python-basics"]["cells_ok"] == 0
+    lms.events("abe", *[event("cell_executed", "python-basics", cell_id=i, ok=True)
+                        for i in ids])
+    row = statuses(lms, "abe")["python-basics"]
+    assert (row["status"], row["cells_ok"]) == ("completed", len(ids))
 
 
 def test_manual_lessons_complete_on_the_learners_word(lms):
     lms.events("ben", event("lesson_opened", "model-to-production"))
-    cells = code_cells(lms, "model-to-production")
-    lms.events("ben", *[event("cell_executed", "model-to-production", cell_id=f"c{i}", ok=True)
-                        for i in range(cells)])
+    lms.events("ben", *[event("cell_executed", "model-to-production", cell_id=i, ok=True)
+                        for i in code_cell_ids(lms, "model-to-production")])
     assert statuses(lms, "ben")["model-to-production"]["status"] == "in_progress"
     lms.events("ben", event("lesson_completed", "model-to-production"))
     assert statuses(lms, "ben")["model-to-production"]["status"] == "completed"
@@ -50,9 +64,11 @@ def test_manual_lessons_complete_on_the_learners_word(lms):
 def test_resent_events_are_not_doubled(lms):
     batch = [event("lesson_opened", "numpy-basics", active_seconds=30),
              event("cell_executed", "numpy-basics", cell_id="a", ok=False, active_seconds=7)]
-    assert lms.events("cyd", *batch).json() == {"accepted": 2, "duplicates": 0}
-    assert lms.events("cyd", *batch).json() == {"accepted": 0, "duplicates": 2}
-    assert lms.events("cyd", batch[0], batch[0]).json() == {"accepted": 0, "duplicates": 2}
+    assert counts(lms.events("cyd", *batch)) == (2, 0)
+    r = lms.events("cyd", *batch)
+    assert counts(r) == (0, 2)
+    assert r.json()["taken"] == [e["id"] for e in batch]
+    assert counts(lms.events("cyd", batch[0], batch[0])) == (0, 2)
     row = statuses(lms, "cyd")["numpy-basics"]
     assert (row["active_seconds"], row["errors"]) == (37, 1)
 

@@ -32,6 +32,8 @@ export interface IOutline {
   courses: ICourse[];
   stale?: boolean;
   error?: string;
+  /** Events of this learner still waiting to reach the LMS service: statuses may be behind. */
+  pending_events?: number;
 }
 
 export interface ILessonRef {

@@ -2,7 +2,14 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { postAPI, requestAPI } from './api';
-import { EventBatcher, EventKind, ILearnerEvent, newEventId } from './batcher';
+import {
+  EventBatcher,
+  EventKind,
+  IBatchResult,
+  IEventLimits,
+  ILearnerEvent,
+  newEventId
+} from './batcher';
 import { ILessonRef, IOutline, findLesson, lessonForPath, newlyCompleted } from './logic';
 
 /** What the server extension says about this server (`/lms/api/context`). */
@@ -18,6 +25,8 @@ export interface IContext {
   idle_timeout: number;
   error: string;
   update?: IUpdateReport | null;
+  /** What one events batch may hold. */
+  limits?: IEventLimits;
 }
 
 export interface IUpdateReport {
@@ -44,16 +53,22 @@ export interface ICourseModel {
 }
 
 const OUTLINE_POLL_MS = 30000;
+const PENDING_FIRST_WAIT_MS = 2000;
 
 export class CourseModel implements ICourseModel {
   constructor(store: Storage) {
     this._batcher = new EventBatcher({
       store,
       send: async events => {
-        await postAPI('events', { events });
+        const answer = await postAPI<IBatchResult>('events', { events });
         // the service may have changed a status: look again soon
         this._scheduleRefresh(1500);
-      }
+        return answer;
+      },
+      onRefused: (event, refusal) =>
+        console.warn(
+          `lms-course: the server refused a ${event.kind} event: ${refusal.field}: ${refusal.reason}`
+        )
     });
     this.ready = this._start();
   }
@@ -85,6 +100,13 @@ export class CourseModel implements ICourseModel {
     }
     const done = newlyCompleted(this._hasOutline ? this._outline : null, outline);
     this._outline = outline;
+    if (outline.pending_events) {
+      // events on their way to the service: look again soon, less often the longer it takes
+      this._scheduleRefresh(this._pendingWait);
+      this._pendingWait = Math.min(this._pendingWait * 2, OUTLINE_POLL_MS);
+    } else {
+      this._pendingWait = PENDING_FIRST_WAIT_MS;
+    }
     this._hasOutline = this._hasOutline || !outline.error || outline.courses.length > 0;
     this._changed.emit();
     if (done.length) {
@@ -122,6 +144,9 @@ export class CourseModel implements ICourseModel {
   private async _start(): Promise<void> {
     try {
       this._context = await requestAPI<IContext>('context', {}, false);
+      if (this._context.limits) {
+        this._batcher.setLimits(this._context.limits);
+      }
     } catch (error) {
       this._context = null;
     }
@@ -146,6 +171,7 @@ export class CourseModel implements ICourseModel {
   private _batcher: EventBatcher;
   private _lastEventAt = Date.now();
   private _refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private _pendingWait = PENDING_FIRST_WAIT_MS;
   private _changed = new Signal<ICourseModel, void>(this);
   private _completed = new Signal<ICourseModel, string[]>(this);
 }

@@ -12,7 +12,6 @@ to the learner's copy. The report names those files.
 from __future__ import annotations
 
 import datetime
-import os
 import shutil
 import subprocess
 import threading
@@ -22,12 +21,13 @@ from pathlib import Path
 import nbformat
 from nbgitpuller.pull import GitPuller
 
-from .content.learner_repo import BRANCH, version_of
+from ..content.learner_repo import BRANCH, version_of
+from .git import GitError, git, git_succeeds
 
 FETCH_EVERY = 60.0
 
 
-class PullError(RuntimeError):
+class PullError(GitError):
     """The learner repo could not be brought in or merged; the message says what git said."""
 
 
@@ -52,12 +52,10 @@ class UpdateReport:
 
 
 def _git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False,
-                          env={**os.environ, "LANG": "C", "GIT_TERMINAL_PROMPT": "0"})
-    if proc.returncode != 0:
-        reason = (proc.stderr or proc.stdout).strip().splitlines()
-        raise PullError(f"git {args[0]} in {repo}: {reason[-1] if reason else proc.returncode}")
-    return proc.stdout.strip()
+    try:
+        return git(repo, *args)
+    except GitError as exc:
+        raise PullError(str(exc)) from None
 
 
 class CoursePuller:
@@ -85,8 +83,11 @@ class CoursePuller:
         'dubious ownership' check): the learner's git config names this one path as safe."""
         if "://" in self.repo_url:
             return
-        listed = subprocess.run(["git", "config", "--global", "--get-all", "safe.directory"],
-                                capture_output=True, text=True, check=False).stdout.split("\n")
+        try:
+            listed = git(self.target.parent, "config", "--global", "--get-all",
+                         "safe.directory").split("\n")
+        except GitError:  # none listed yet
+            listed = []
         if self.repo_url not in listed:
             _git(self.target.parent, "config", "--global", "--add", "safe.directory",
                  self.repo_url)
@@ -140,8 +141,7 @@ class CoursePuller:
                 _git(self.target, "fetch", "--quiet", "origin")
                 self._fetched_at = now
             upstream = f"origin/{BRANCH}"
-            behind = subprocess.run(["git", "merge-base", "--is-ancestor", upstream, "HEAD"],
-                                    cwd=self.target, capture_output=True).returncode != 0
+            behind = not git_succeeds(self.target, "merge-base", "--is-ancestor", upstream, "HEAD")
             changed = _git(self.target, "diff", "--name-only", f"HEAD...{upstream}").splitlines()
             return UpdateInfo(behind, self._current(), self._version(upstream), changed)
 

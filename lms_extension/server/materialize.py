@@ -13,8 +13,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .content.loader import read_course
-from .content.model import check_relative_path
+from ..content.loader import read_course
+from ..content.model import check_relative_path
 
 MAX_FILES = 2000
 

@@ -1,41 +1,43 @@
 """The course outline with the learner's status, from the LMS service, kept on disk so that it
-is still served (marked stale) while the service cannot be reached; and lesson surveys."""
+is still served (marked stale) while the service cannot be reached; and lesson surveys.
+
+While the home's queue still holds events (``pending_events`` in the outline), the status may be
+behind: the outline is fetched again at every request until the queue is empty, whichever of
+the learner's servers forwards it."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from tornado import web
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+from tornado.httpclient import HTTPClientError
+
+from .http import TokenClient
 
 
 class OutlineSource:
-    def __init__(self, service_url: str, token: str, user: str, cache_file: Path,
-                 max_age: float = 30.0):
-        self.service_url = service_url.rstrip("/")
-        self.token = token
+    def __init__(self, service: TokenClient, user: str, cache_file: Path, max_age: float = 30.0,
+                 pending: Callable[[], int] = lambda: 0):
+        self.service = service
         self.user = user
         self.cache_file = cache_file
         self.max_age = max_age
-        self._fetched = 0.0
+        self.pending = pending
         self._outdated = False
 
     def invalidate(self) -> None:
-        """New events were forwarded: the next outline is fetched, not taken from the cache."""
+        """New events reached the service: the next outline is fetched, not taken from the
+        cache."""
         self._outdated = True
 
-    async def _get(self, path: str) -> dict:
-        response = await AsyncHTTPClient().fetch(
-            f"{self.service_url}/api/{path}", request_timeout=10,
-            headers={"Authorization": f"token {self.token}"})
-        return json.loads(response.body)
-
     async def fetch(self) -> dict:
-        catalog = await self._get("catalog")
-        progress = await self._get(f"progress/{self.user}")
+        catalog = await self.service.get_json("api/catalog")
+        progress = await self.service.get_json(f"api/progress/{quote(self.user)}")
         courses = []
         for course in catalog.get("courses", []):
             status = {row["lesson"]: row for row in progress["courses"].get(course["slug"], [])}
@@ -53,10 +55,10 @@ class OutlineSource:
 
     async def survey(self, course: str, lesson: str) -> dict:
         """The lesson's survey definition, as the LMS service serves it."""
-        if not self.service_url:
+        if not self.service:
             raise web.HTTPError(503, "no LMS_SERVICE_URL is set: surveys cannot be loaded")
         try:
-            return await self._get(f"surveys/{course}/{lesson}")
+            return await self.service.get_json(f"api/surveys/{course}/{lesson}")
         except HTTPClientError as exc:
             status = exc.code if exc.code in (404, 403) else 503
             raise web.HTTPError(status, f"survey of {course}/{lesson}: the LMS service "
@@ -67,20 +69,23 @@ class OutlineSource:
     async def get(self) -> dict:
         """The outline: fresh if possible, else the last one saved (``stale``: true)."""
         cached = self._read_cache()
-        if (cached and not self._outdated and not cached.get("stale")
+        pending = self.pending()
+        if (cached and not self._outdated and not pending and not cached.get("stale")
                 and time.time() - cached["fetched_at"] < self.max_age):
             return cached
         try:
-            if not self.service_url:
+            if not self.service:
                 raise OSError("no LMS_SERVICE_URL is set")
             outline = await self.fetch()
         except (HTTPClientError, OSError, ValueError, KeyError) as exc:
             if cached is None:
-                return {"courses": [], "stale": True, "error": f"the LMS service did not "
-                        f"answer ({type(exc).__name__}: {exc}) and nothing is saved yet"}
-            return {**cached, "stale": True, "error": f"{type(exc).__name__}: {exc}"}
+                return {"courses": [], "stale": True, "pending_events": pending, "error":
+                        f"the LMS service did not answer ({type(exc).__name__}: {exc}) and "
+                        "nothing is saved yet"}
+            return {**cached, "stale": True, "pending_events": pending,
+                    "error": f"{type(exc).__name__}: {exc}"}
         self._outdated = False
-        outline.update(fetched_at=time.time(), stale=False)
+        outline.update(fetched_at=time.time(), stale=False, pending_events=pending)
         self._write_cache(outline)
         return outline
 

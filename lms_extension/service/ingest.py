@@ -1,0 +1,172 @@
+"""``POST api/events``: the envelope judged as a whole, each event on its own (the protocol is
+described in :mod:`lms_extension.content.wire`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+from tornado import web
+
+from lms_extension.content.wire import (
+    BatchEnvelope,
+    BatchResult,
+    EventIn,
+    Refusal,
+    ServiceLimits,
+    event_id,
+    read_events,
+)
+
+from .db import Refusal as RefusalRow
+from .progress import record_events
+from .quotas import RateLimiter, StoredEvents
+
+BODY_KEPT = 4000  # characters of a refused event's body that are kept for instructors
+
+
+class EnvelopeError(web.HTTPError):
+    """A batch refused as a whole: 400, or 413 over a limit; the answer names the field."""
+
+    def __init__(self, status: int, field: str, message: str, limit: int | None = None):
+        super().__init__(status, "%s", f"{field}: {message}")
+        self.field = field
+        self.limit = limit
+
+
+def read_envelope(body: bytes, limits: ServiceLimits) -> list[Any]:
+    """The raw events of a request body, or :class:`EnvelopeError`."""
+    if len(body) > limits.max_body_bytes:
+        raise EnvelopeError(413, "body", f"{len(body)} bytes is more than the limit of "
+                            f"{limits.max_body_bytes}", limits.max_body_bytes)
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EnvelopeError(400, "body", f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise EnvelopeError(400, "body", "must be a JSON object")
+    try:
+        envelope = BatchEnvelope.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"][:1]) or "body"
+        raise EnvelopeError(400, field, err["msg"]) from None
+    if len(envelope.events) > limits.max_events_per_batch:
+        raise EnvelopeError(413, "events", f"{len(envelope.events)} events are more than the "
+                            f"limit of {limits.max_events_per_batch}",
+                            limits.max_events_per_batch)
+    return envelope.events
+
+
+class EventIntake:
+    """Takes the event batches of learners: quotas, per-event checks, the single writer."""
+
+    def __init__(self, service):
+        self.service = service
+        self.rate = RateLimiter(service.events_per_minute)
+        self.stored = StoredEvents(service.max_stored_events)
+
+    @property
+    def limits(self) -> ServiceLimits:
+        s = self.service
+        return ServiceLimits(max_body_bytes=s.max_body_bytes,
+                             max_events_per_batch=s.max_events_per_batch,
+                             events_per_minute=s.events_per_minute,
+                             max_stored_events=s.max_stored_events)
+
+    async def take(self, user: str, raw_events: list[Any]) -> BatchResult:
+        granted, retry_after = self.rate.take(user, len(raw_events))
+        judged, refused = read_events(raw_events[:granted])
+        # a lesson the live version lacks: sync once before refusing (one content authority)
+        await self.service.know_lessons({(e.course, e.lesson) for _, e in judged})
+        good: list[tuple[int, EventIn]] = []
+        for index, event in judged:
+            problem = self._check_against_catalog(index, event)
+            if problem is None:
+                good.append((index, event))
+            else:
+                refused.append(problem)
+        final = sorted(refused, key=lambda r: r.index)
+        later = [Refusal(index=i, id=event_id(raw), field=f"events.{i}", retry=True,
+                         reason=f"quota: more than {self.rate.per_minute} events per minute "
+                                f"(LmsService.events_per_minute); send it again in "
+                                f"{retry_after:.0f} s")
+                 for i, raw in enumerate(raw_events[granted:], start=granted)]
+        now = self.service.utcnow()
+        index = self.service.content.index
+
+        def job(session: Session) -> BatchResult:
+            room = self.stored.room(session, user)
+            done = record_events(session, user, [e for _, e in good], index, now, room)
+            self.stored.add(session, user, len(done.accepted))
+            position = {id(e): i for i, e in good}
+            over = [Refusal(index=position[id(e)], id=str(e.id),
+                            field=f"events.{position[id(e)]}",
+                            reason=f"quota: {user} has {self.stored.limit} stored events, the "
+                                   "most the service keeps for one learner "
+                                   "(LmsService.max_stored_events)")
+                    for e in done.over_quota]
+            self._keep(session, user, sorted(final + over, key=lambda r: r.index), raw_events,
+                       now)
+            held = {id(e) for e in done.accepted + done.duplicates}
+            taken = list(dict.fromkeys(str(e.id) for _, e in good if id(e) in held))
+            return BatchResult(accepted=len(done.accepted), duplicates=len(done.duplicates),
+                               taken=taken,
+                               refused=sorted(final + over + later, key=lambda r: r.index),
+                               retry_after=retry_after if later else None)
+
+        return await self.service.write(job)
+
+    def _check_against_catalog(self, number: int, event: EventIn) -> Refusal | None:
+        index = self.service.content.index
+        if index.lesson(event.course, event.lesson) is None:
+            return Refusal(index=number, id=str(event.id), field=f"events.{number}.lesson",
+                           reason=f"unknown lesson {event.course}/{event.lesson}")
+        if event.kind == "survey_submitted":
+            survey = index.survey(event.course, event.lesson)
+            if survey is None:
+                return Refusal(index=number, id=str(event.id), field=f"events.{number}.lesson",
+                               reason=f"lesson {event.lesson} has no survey")
+            try:
+                survey.check_answers(event.answers)
+            except ValueError as exc:
+                field, _, reason = str(exc).partition(": ")
+                return Refusal(index=number, id=str(event.id),
+                               field=f"events.{number}.{field}", reason=reason or str(exc))
+        return None
+
+    def _keep(self, session: Session, user: str, refusals: list[Refusal], raw_events: list,
+              now: datetime) -> None:
+        """Store the refusals for good, for the learner's instructors; keep at most
+        ``max_stored_refusals`` per learner (the newest)."""
+        if not refusals:
+            return
+        for refusal in refusals:
+            raw = raw_events[refusal.index]
+            course, lesson = _slug(raw, "course"), _slug(raw, "lesson")
+            session.add(RefusalRow(user=user, event_id=refusal.id, course=course, lesson=lesson,
+                                   field=refusal.field[:200], reason=refusal.reason[:1000],
+                                   at=now, body=_cut(raw)))
+        session.flush()
+        keep = self.service.max_stored_refusals
+        count = session.scalar(select(func.count()).select_from(RefusalRow)
+                               .where(RefusalRow.user == user))
+        if keep > 0 and count > keep:
+            oldest = select(RefusalRow.id).where(RefusalRow.user == user).order_by(
+                RefusalRow.at, RefusalRow.id).limit(count - keep)
+            session.execute(delete(RefusalRow).where(RefusalRow.id.in_(
+                list(session.scalars(oldest)))))
+
+
+def _slug(raw: Any, key: str) -> str | None:
+    value = raw.get(key) if isinstance(raw, dict) else None
+    return value[:64] if isinstance(value, str) and value else None
+
+
+def _cut(raw: Any) -> str:
+    text = json.dumps(raw, default=str, ensure_ascii=False)
+    return text if len(text) <= BODY_KEPT else text[:BODY_KEPT] + "…"
