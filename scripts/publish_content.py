@@ -10,36 +10,33 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from lms_extension.content.git import Git, GitError
+
 AUTHOR = ["-c", "user.name=Course publisher", "-c", "user.email=publisher@localhost"]
-
-
-def git(*args: str, cwd: Path | None = None) -> str:
-    out = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 def publish(source: Path, remote: Path, message: str, branch: str = "main") -> str:
     if not (remote / "HEAD").exists():
         remote.mkdir(parents=True, exist_ok=True)
-        git("init", "--quiet", "--bare", f"--initial-branch={branch}", str(remote))
+        Git(remote)("init", "--quiet", "--bare", f"--initial-branch={branch}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work"
-        git("clone", "--quiet", str(remote), str(work))
-        git("checkout", "--quiet", "-B", branch, cwd=work)
+        Git(tmp)("clone", "--quiet", str(remote), str(work))
+        git = Git(work)
+        git("checkout", "--quiet", "-B", branch)
         for child in work.iterdir():
             if child.name != ".git":
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         shutil.copytree(source, work, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-        git("add", "--all", cwd=work)
-        if git("status", "--porcelain", cwd=work):
-            git(*AUTHOR, "commit", "--quiet", "-m", message, cwd=work)
-            git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=work)
-        return git("rev-parse", "HEAD", cwd=work)
+        git("add", "--all")
+        if git("status", "--porcelain"):
+            git(*AUTHOR, "commit", "--quiet", "-m", message)
+            git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
+        return git("rev-parse", "HEAD")
 
 
 def main() -> int:
@@ -52,7 +49,11 @@ def main() -> int:
     if not args.source.is_dir():
         print(f"{args.source}: not a folder", file=sys.stderr)
         return 1
-    print(publish(args.source.resolve(), args.remote.resolve(), args.message, args.branch))
+    try:
+        print(publish(args.source.resolve(), args.remote.resolve(), args.message, args.branch))
+    except GitError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -28,8 +28,9 @@ from traitlets import Float, Unicode
 from traitlets.config import Application, LoggingConfigurable
 
 from lms_extension.content.errors import ContentError
+from lms_extension.content.git import GitError
 from lms_extension.content.redact import redact, redact_url
-from lms_extension.content.repo import ContentMirror, ContentVersion, GitError
+from lms_extension.content.repo import ContentMirror, ContentVersion
 
 
 class ContentUnavailable(RuntimeError):

@@ -9,10 +9,10 @@ losing the learner's edits. A version that changes nothing for a course adds no 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from pathlib import Path
+
+from .git import Git
 
 BRANCH = "main"
 LEFT_OUT = ("course.yaml", "surveys")
@@ -21,21 +21,6 @@ AUTHOR = {
     "GIT_AUTHOR_NAME": "lms-platform", "GIT_AUTHOR_EMAIL": "lms-platform@localhost",
     "GIT_COMMITTER_NAME": "lms-platform", "GIT_COMMITTER_EMAIL": "lms-platform@localhost",
 }
-
-
-class LearnerRepoError(RuntimeError):
-    """A git command failed while publishing a learner repo."""
-
-
-def _git(git_dir: Path, *args: str, env: dict | None = None, cwd: Path | None = None) -> str:
-    proc = subprocess.run(
-        ["git", "--git-dir", str(git_dir), *args], cwd=cwd, capture_output=True, check=False,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
-    )
-    if proc.returncode != 0:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise LearnerRepoError(f"git {args[0]} in {git_dir}: {reason[-1] if reason else ''}")
-    return proc.stdout.decode().strip()
 
 
 def publish_course(repos_dir: Path, course_slug: str, course_dir: Path, version: str,
@@ -47,27 +32,26 @@ def publish_course(repos_dir: Path, course_slug: str, course_dir: Path, version:
     """
     git_dir = repos_dir.resolve() / f"{course_slug}.git"
     course_dir = course_dir.resolve()
+    git = Git(git_dir=git_dir)
     if not (git_dir / "HEAD").exists():
         repos_dir.mkdir(parents=True, exist_ok=True)
-        _git(git_dir, "init", "--bare", "--quiet", f"--initial-branch={BRANCH}")
+        git("init", "--bare", "--quiet", f"--initial-branch={BRANCH}")
         # served read-only from a mount: let clones find everything without extra requests
-        _git(git_dir, "config", "uploadpack.allowReachableSHA1InWant", "true")
+        git("config", "uploadpack.allowReachableSHA1InWant", "true")
     with tempfile.TemporaryDirectory(prefix="lms-index-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": str(course_dir)}
         excludes = [f":(exclude){name}" for name in LEFT_OUT] + [":(exclude,glob)**/.*"]
-        _git(git_dir, "add", "--all", "--", ".", *excludes, env=env, cwd=course_dir)
-        tree = _git(git_dir, "write-tree", env=env)
-    parent = subprocess.run(
-        ["git", "--git-dir", str(git_dir), "rev-parse", "--quiet", "--verify",
-         f"refs/heads/{BRANCH}"], capture_output=True, text=True, check=False,
-    ).stdout.strip()
-    if parent and _git(git_dir, "rev-parse", f"{parent}^{{tree}}") == tree:
+        Git(course_dir, git_dir=git_dir)("add", "--all", "--", ".", *excludes, env=env)
+        tree = git("write-tree", env=env)
+    head = git.run("rev-parse", "--quiet", "--verify", f"refs/heads/{BRANCH}", check=False)
+    parent = head.stdout.decode().strip()
+    if parent and git("rev-parse", f"{parent}^{{tree}}") == tree:
         return parent
     dates = {"GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at} if at else {}
-    commit = _git(git_dir, "commit-tree", tree, *(["-p", parent] if parent else []),
-                  "-m", f"{MESSAGE_PREFIX}{version}", env={**AUTHOR, **dates})
-    _git(git_dir, "update-ref", f"refs/heads/{BRANCH}", commit, *([parent] if parent else []))
-    _git(git_dir, "update-server-info")
+    commit = git("commit-tree", tree, *(["-p", parent] if parent else []),
+                 "-m", f"{MESSAGE_PREFIX}{version}", env={**AUTHOR, **dates})
+    git("update-ref", f"refs/heads/{BRANCH}", commit, *([parent] if parent else []))
+    git("update-server-info")
     return commit
 
 

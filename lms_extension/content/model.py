@@ -15,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .due import parse_due
 
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# the one slug pattern (courses, lessons, surveys, questions); SLUG unanchored, to build
+# larger patterns from (route patterns, ``course/lesson`` keys)
+SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
+SLUG_PATTERN = f"^{SLUG}$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 # the longest path of a file inside its course folder (learners' homes hold it under the
 # course's slug, and events name it): see also :mod:`.tree`
@@ -114,7 +117,7 @@ class Lesson(_Strict):
     def _survey(cls, value: object) -> object:
         if value is None or value is False:
             return value
-        if not isinstance(value, str) or not re.match(SLUG_PATTERN, value):
+        if not isinstance(value, str) or not re.fullmatch(SLUG, value):
             raise ValueError(f"{value!r} must be a survey name (surveys/<name>.yaml) or false")
         return value
 

@@ -12,7 +12,6 @@ import io
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -20,8 +19,9 @@ from pathlib import Path
 
 from .catalog import Catalog, load_catalog
 from .errors import ContentError, Problem
-from .learner_repo import LearnerRepoError, publish_version
-from .redact import redact, redact_url
+from .git import Git, GitError
+from .learner_repo import publish_version
+from .redact import redact_url
 from .tree import outside_repo, shown_path
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,6 @@ class ContentVersion:
     catalog: Catalog
 
 
-class GitError(RuntimeError):
-    """A git command failed; the message carries git's own words, with the repo URL's
-    credentials masked (:mod:`.redact`): it is logged and shown to learners."""
-
-
 class ContentMirror:
     """A bare mirror of ``url`` under ``cache_dir`` that exports commits of ``ref`` (and, with
     ``learner_repos``, publishes them to the learner repos that lesson servers pull from)."""
@@ -53,21 +48,8 @@ class ContentMirror:
         self.versions_dir = self.cache_dir / "versions"
         self.learner_dir = self.cache_dir / "learner"
         self.learner_repos = learner_repos
-
-    def _git(self, *args: str, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-        proc = subprocess.run(
-            ["git", "--git-dir", str(self.git_dir), *args],
-            stdout=stdout,
-            stderr=subprocess.PIPE,
-            env=env,
-            check=False,
-        )
-        if proc.returncode != 0:
-            reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(redact(f"git {args[0]} failed for {redact_url(self.url)}: "
-                                  f"{reason[-1] if reason else ''}", self.url))
-        return proc
+        # git's errors name the repo by its URL, credentials masked
+        self._git = Git(git_dir=self.git_dir, where=f"for {redact_url(url)}", secrets=(url,))
 
     def fetch(self) -> str:
         """Bring the mirror up to date and return the commit ``ref`` points at."""
@@ -81,11 +63,10 @@ class ContentMirror:
         ref = self.ref
         if ref == "HEAD":
             # a bare mirror's HEAD is not updated by fetch; ask the remote for its default
-            head = self._git("ls-remote", "--symref", "origin", "HEAD").stdout.decode()
+            head = self._git("ls-remote", "--symref", "origin", "HEAD")
             line = next((x for x in head.splitlines() if x.startswith("ref:")), "")
             ref = line.split()[1] if line else "HEAD"
-        out = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-        return out.stdout.decode().strip()
+        return self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
 
     def export(self, sha: str) -> Path:
         """Write the tree of ``sha`` to ``versions/<sha>`` (once; atomically)."""
@@ -110,7 +91,7 @@ class ContentMirror:
                 return None
 
         try:
-            archive = self._git("archive", "--format=tar", sha).stdout
+            archive = self._git.run("archive", "--format=tar", sha).stdout
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r|") as tar:
                 tar.extractall(tmp, filter=keep_inside)
             if refused:
@@ -145,10 +126,10 @@ class ContentMirror:
             raise ContentError([Problem(sha[:12], 1, "content",
                                         f"cannot be read: {type(exc).__name__}: {exc}")]) from None
         if self.learner_repos:
-            at = self._git("log", "-1", "--format=%cI", sha).stdout.decode().strip()
+            at = self._git("log", "-1", "--format=%cI", sha)
             try:
                 publish_version(self.learner_dir, path, catalog.folders, sha, at=at)
-            except LearnerRepoError as exc:
+            except GitError as exc:
                 raise GitError(f"publishing the learner repos of {sha[:12]}: {exc}") from None
         return ContentVersion(sha=sha, path=path, catalog=catalog)
 

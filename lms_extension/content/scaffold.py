@@ -18,7 +18,7 @@ import yaml
 
 from .errors import ContentError
 from .loader import read_course
-from .model import SLUG_PATTERN
+from .model import SLUG
 
 
 class ScaffoldError(Exception):
@@ -55,7 +55,7 @@ def new_lesson(course_dir: Path, slug: str, title: str, environment: str | None 
                due: str | None = None) -> Path:
     """Create the lesson; return the new notebook's path. Raises ScaffoldError or ContentError."""
     manifest = course_dir / "course.yaml"
-    if not re.match(SLUG_PATTERN, slug):
+    if not re.fullmatch(SLUG, slug):
         raise ScaffoldError(f"slug: {slug!r} must be lower-case letters, digits and '-'")
     course = read_course(manifest, course_dir, check_notebooks=False)
     if course.lesson(slug):

@@ -26,6 +26,15 @@ Protocol of ``POST /services/lms/api/events``:
   ``Retry-After`` header).
 - Events are idempotent by ``id``: an id the service already holds is counted in
   ``duplicates`` and listed in ``taken``, never stored twice.
+
+Protocol of ``POST /services/lms/api/refusals``: the events a lesson server refused itself (a
+malformed event from JupyterLab, one larger than the service's body limit), which never reach
+``api/events``, are reported so that the learner's instructors see them beside the service's
+own refusals. The body is a :class:`RefusalReports` of the caller's own reports; it is taken
+whole (``200``, a :class:`ReportsResult` listing the report ids the service now holds) or not at
+all (``400`` naming the field, ``413`` over ``max_body_bytes`` or ``MAX_REPORTS_PER_BATCH``,
+with an :class:`EnvelopeError`). Reports are idempotent by ``report_id`` (and by the event's
+``id``): sending one again is harmless.
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .model import Slug
 
 MAX_EVENTS_PER_BATCH = 500
+MAX_REPORTS_PER_BATCH = 100
+MAX_REPORT_BODY = 4000  # characters of a refused event's body that a report carries
 MAX_ANSWERS_BYTES = 20_000
 EVENT_KINDS = ("lesson_opened", "cell_executed", "lesson_completed", "survey_submitted")
 
@@ -136,6 +147,47 @@ class ServiceLimits(_Strict):
                                    "(0: no limit); more are refused with retry=true")
     max_stored_events: int = Field(description="events stored per learner (0: no limit); more "
                                    "are refused with retry=false")
+
+
+class RefusalReport(_Strict):
+    """An event that a lesson server refused itself and never sent to ``api/events``."""
+
+    report_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$",
+                           description="the report's own id, unique for the learner (the "
+                           "event's id when it had one): sending it again is harmless")
+    id: UUID | None = Field(default=None, description="the event's id, when it had one")
+    course: Slug | None = Field(default=None, description="the event's course, when it named "
+                                "a well-formed one")
+    lesson: Slug | None = Field(default=None, description="the event's lesson, when it named "
+                                "a well-formed one")
+    field: str = Field(min_length=1, max_length=200, description="the field at fault, e.g. "
+                       "events.3.notebook")
+    reason: str = Field(min_length=1, max_length=1000)
+    at: datetime = Field(description="when the lesson server refused it (a time in the future "
+                         "is taken as the time of the report)")
+    body: str = Field(default="", max_length=MAX_REPORT_BODY + 1, description="the event as "
+                      f"sent, cut to {MAX_REPORT_BODY} characters and an ellipsis")
+
+    @model_validator(mode="after")
+    def _aware(self):
+        if self.at.tzinfo is None:
+            raise ValueError("at: must carry a time zone (e.g. 2026-11-23T10:00:00Z)")
+        return self
+
+
+class RefusalReports(_Strict):
+    """The body of ``POST api/refusals``: the caller's own reports."""
+
+    refusals: list[RefusalReport] = Field(min_length=1, max_length=MAX_REPORTS_PER_BATCH)
+
+
+class ReportsResult(_Strict):
+    """The answer (HTTP 200) to ``POST api/refusals``."""
+
+    stored: int = Field(ge=0, description="reports newly stored")
+    duplicates: int = Field(ge=0, description="reports the service already held")
+    taken: list[str] = Field(default_factory=list, description="report ids the service now "
+                             "holds: the lesson server marks them reported")
 
 
 _FIELD_IN_MESSAGE = re.compile(r"^([a-z_]+): (.*)$", re.S)

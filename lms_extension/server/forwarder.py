@@ -13,6 +13,12 @@
 - Only the server holding the home's :class:`~.lease.HomeLease` sends, one batch at a time, so
   no event is ever in two requests at once. Network failures and server errors keep everything
   and back off (2, 4, ... seconds up to ``max_pause``).
+- Events this server refused itself (malformed ones from JupyterLab, one larger than the
+  service's body limit, one the service refused as a whole batch alone) never reach the
+  service's store: once the queue is drained, they are reported to ``api/refusals`` in small
+  batches, for the learner's instructors, and marked reported once the service holds them. A
+  report the service has not confirmed is sent again with its own backoff (the service takes
+  each report id once), so events keep flowing while reports wait.
 """
 
 from __future__ import annotations
@@ -27,13 +33,15 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
-from ..content.wire import BatchResult
+from ..content.wire import MAX_REPORTS_PER_BATCH, BatchResult, ReportsResult
 from .http import TokenClient, message_of
 from .lease import HomeLease
 from .queue import EventQueue, encode
 
 log = logging.getLogger(__name__)
 ENVELOPE = len(b'{"events":[]}')
+REPORTS_ENVELOPE = len(b'{"refusals":[]}')
+REPORTS_PER_BATCH = min(20, MAX_REPORTS_PER_BATCH)
 LIMITS_MAX_AGE = 600.0
 
 
@@ -79,6 +87,9 @@ class EventForwarder:
         self.last_sent = 0.0
         self.next_try = 0.0
         self.published: Limits | None = None
+        self.report_failures = 0
+        self.report_error = ""
+        self.next_report = 0.0
         self._limits_at: float | None = None
         self._split: int | None = None  # a batch was refused as a whole: send fewer at once
         self._running = asyncio.Lock()
@@ -92,7 +103,7 @@ class EventForwarder:
                 "last_sent": self.last_sent or None, "service": self.service.base_url,
                 "forwarding": forwarding,
                 "forwarded_by": self.lease.holder if forwarding else self.lease.holder_now(),
-                "refusals": self.queue.refusals()}
+                "report_error": self.report_error, "refusals": self.queue.refusals()}
 
     def limits(self) -> Limits:
         """What one batch may hold: the smaller of this server's caps and the service's."""
@@ -121,9 +132,12 @@ class EventForwarder:
             return 0
         async with self._running:
             try:
-                return await self._drain()
+                stored = await self._drain()
             finally:
                 self._split = None
+            if self.clock() >= self.next_try:  # the service answered and asks for no wait
+                await self._report()
+            return stored
 
     async def _drain(self) -> int:
         await self._refresh_limits()
@@ -138,7 +152,7 @@ class EventForwarder:
             if not batch:
                 reason = (f"the event alone is larger than the limit of "
                           f"{limits.max_body_bytes} bytes")
-                await self._set_aside([(events[0], "body", reason)])
+                await self._set_aside([(events[0], "body", reason)], report=True)
                 continue
             try:
                 response = await self.service.fetch("api/events", "POST", body, timeout=30,
@@ -202,8 +216,8 @@ class EventForwarder:
 
     async def _whole_batch_refused(self, batch: list[dict], response: HTTPResponse) -> None:
         message = message_of(response)
-        if len(batch) == 1:
-            await self._set_aside([(batch[0], _field_of(response), message)])
+        if len(batch) == 1:  # nothing of it was stored: the service is to be told
+            await self._set_aside([(batch[0], _field_of(response), message)], report=True)
             return
         if response.code == 413:
             await self._refresh_limits(force=True)
@@ -223,13 +237,67 @@ class EventForwarder:
             known.max_events_per_batch = min(known.max_events_per_batch, limit)
         self.published = known
 
-    async def _set_aside(self, refusals: list[tuple[dict, str, str]]) -> None:
+    async def _set_aside(self, refusals: list[tuple[dict, str, str]],
+                         report: bool = False) -> None:
+        """Take events out of the queue for good; ``report``: refused here, not by the
+        service, which is to be told (:meth:`_report`)."""
         if not refusals:
             return
-        await asyncio.to_thread(self.queue.refuse, refusals)
+        await asyncio.to_thread(self.queue.refuse, refusals, True, report)
         for event, field, reason in refusals:
             self.log.warning("lms_extension: event %s set aside, never to be sent again: "
                              "%s: %s", event.get("id"), field, reason)
+
+    # -- reporting this server's own refusals -------------------------------------------------
+
+    async def _report(self) -> None:
+        """Tell the service of the events this server refused itself, oldest first, until
+        none is left or the service cannot take them now."""
+        if self.clock() < self.next_report:
+            return
+        size = REPORTS_PER_BATCH
+        while rows := await asyncio.to_thread(self.queue.unreported, size):
+            rows, body = _cut_reports(rows, self.limits().max_body_bytes)
+            keys = {json.loads(report)["report_id"]: key for key, report in rows}
+            try:
+                response = await self.service.fetch("api/refusals", "POST", body, timeout=30,
+                                                    raise_error=False)
+            except (HTTPClientError, OSError) as exc:
+                return self._report_failed(f"{type(exc).__name__}: {exc}")
+            if response.code == 200:
+                try:
+                    taken = ReportsResult.model_validate_json(response.body).taken
+                except ValidationError:
+                    return self._report_failed("the LMS service's answer is not a reports "
+                                               "result")
+                done = [keys[i] for i in dict.fromkeys(taken) if i in keys]
+                await asyncio.to_thread(self.queue.mark_reported, done)
+                self.report_failures, self.report_error = 0, ""
+                if len(done) < len(rows):
+                    return self._report_failed(f"the LMS service answered for {len(done)} of "
+                                               f"{len(rows)} reports")
+            elif response.code in (400, 413) and len(rows) > 1:
+                size = max(1, len(rows) // 2)  # until the report at fault stands alone
+            elif response.code in (400, 413):
+                self.log.warning("lms_extension: the LMS service will not take the report of "
+                                 "refused event %s (%s); dropping the report", rows[0][0],
+                                 message_of(response))
+                await asyncio.to_thread(self.queue.mark_reported, [rows[0][0]])
+                size = REPORTS_PER_BATCH
+            elif response.code == 429:
+                self.next_report = self.clock() + (_retry_after(response) or self.retry_pause)
+                self.report_error = f"HTTP 429: {message_of(response)}"
+                return
+            else:
+                return self._report_failed(f"HTTP {response.code}: {message_of(response)}")
+
+    def _report_failed(self, reason: str) -> None:
+        self.report_failures += 1
+        pause = _pause(self.report_failures, self.max_pause)
+        self.report_error = reason
+        self.next_report = self.clock() + pause
+        self.log.info("lms_extension: refused events wait to be reported (%s); next try in "
+                      "%.0f s", reason, pause)
 
     async def _refresh_limits(self, force: bool = False) -> None:
         now = self.clock()
@@ -254,10 +322,40 @@ class EventForwarder:
 
     def _failed(self, reason: str) -> None:
         self.failures += 1
-        pause = min(self.max_pause, 2 ** min(self.failures, 10))
+        pause = _pause(self.failures, self.max_pause)
         self.last_error = reason
         self.next_try = self.clock() + pause
         self.log.info("lms_extension: events stay queued (%s); next try in %.0f s", reason, pause)
+
+
+def _pause(failures: int, max_pause: float) -> float:
+    """Seconds to wait after ``failures`` failures in a row: 2, 4, ... up to ``max_pause``."""
+    return min(max_pause, 2 ** min(failures, 10))
+
+
+def _cut_reports(rows: list[tuple[str, str]], max_bytes: int) -> tuple[list, bytes]:
+    """The longest head of ``rows`` (at least one) whose reports fit in ``max_bytes``, and the
+    body that sends them; a first report too large alone carries less of the event's body."""
+    parts: list[bytes] = []
+    size = REPORTS_ENVELOPE
+    for _, report in rows:
+        part = report.encode() if parts else _shrunk(report, max_bytes - size)
+        if parts and size + len(part) + 1 > max_bytes:
+            break
+        size += len(part) + (1 if parts else 0)
+        parts.append(part)
+    return rows[:len(parts)], b'{"refusals":[' + b",".join(parts) + b"]}"
+
+
+def _shrunk(report: str, max_bytes: int) -> bytes:
+    """A report of at most ``max_bytes`` if cutting the event's body makes it fit."""
+    part = report.encode()
+    data = json.loads(report)
+    while len(part) > max_bytes and data["body"]:
+        body = data["body"]
+        data["body"] = body[:len(body) // 2 - 1] + "\u2026" if len(body) > 2 else ""
+        part = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return part
 
 
 def _json(response: HTTPResponse) -> dict:

@@ -14,21 +14,22 @@ from pydantic import ValidationError
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from ..content.model import SLUG_PATTERN
+from ..content.model import SLUG
 from ..content.wire import (
     MAX_EVENTS_PER_BATCH,
     BatchEnvelope,
     BatchResult,
     EnvelopeError,
     EventIn,
+    event_id,
     read_events,
 )
 from .http import message_of
 from .pull import PullError
 
-SLUG = SLUG_PATTERN.removeprefix("^").removesuffix("$")
 LESSON_KEY = re.compile(f"{SLUG}/{SLUG}")
 MAX_SERVERS_BODY = 4096
+MAX_READ_OVERSIZED = 8 * 2**20  # a body over the events limit is read (for one event) up to this
 
 
 def max_length(model, field: str) -> int:
@@ -61,7 +62,8 @@ class ContextHandler(LmsHandler):
 class EventsHandler(LmsHandler):
     """Learner events from JupyterLab, judged one by one: the well-formed ones are queued
     durably (then forwarded), the others refused by their index, on the LMS service's protocol
-    (:mod:`lms_extension.content.wire`)."""
+    (:mod:`lms_extension.content.wire`), and reported to the service for the learner's
+    instructors."""
 
     @web.authenticated
     async def get(self):
@@ -76,8 +78,9 @@ class EventsHandler(LmsHandler):
     async def post(self):
         limit = self.lms.events_max_body_bytes
         if len(self.request.body) > limit:
-            return self._envelope_error(413, "body", f"{len(self.request.body)} bytes is more "
-                                        f"than the limit of {limit}", limit)
+            message = f"{len(self.request.body)} bytes is more than the limit of {limit}"
+            await self._refuse_alone(message)
+            return self._envelope_error(413, "body", message, limit)
         try:
             envelope = BatchEnvelope.model_validate_json(self.request.body)
         except ValidationError as exc:
@@ -91,18 +94,34 @@ class EventsHandler(LmsHandler):
         good, refused = read_events(envelope.events)
         events = [e.model_dump(mode="json", exclude_none=True) for _, e in good]
         queued = await asyncio.to_thread(self.lms.queue.put, events) if events else 0
-        if refused:  # kept for the learner to see (GET events), never forwarded
+        if refused:  # kept for the learner to see (GET events), reported to the LMS service
             await asyncio.to_thread(self.lms.queue.refuse, [
                 (_kept_as_refused(envelope.events[r.index], r.id), r.field, r.reason)
-                for r in refused], dequeue=False)
+                for r in refused], dequeue=False, report=True)
             self.log.warning("lms_extension: %d event(s) refused, e.g. %s: %s", len(refused),
                              refused[0].field, refused[0].reason)
         if events:
             self.lms.outline.invalidate()
+        if events or refused:
             self.lms.forwarder.kick()
         self.finish(BatchResult(accepted=queued, duplicates=len(events) - queued,
                                 taken=[e["id"] for e in events],
                                 refused=refused).model_dump_json())
+
+    async def _refuse_alone(self, message: str) -> None:
+        """A body over the limit that holds one event: JupyterLab drops that event when it is
+        refused, so it is kept aside (and reported) here. A larger batch is split instead."""
+        if len(self.request.body) > MAX_READ_OVERSIZED:
+            return
+        try:
+            events = (await asyncio.to_thread(json.loads, self.request.body))["events"]
+        except (ValueError, TypeError, KeyError):
+            return
+        if isinstance(events, list) and len(events) == 1:
+            event = _kept_as_refused(events[0], event_id(events[0]))
+            await asyncio.to_thread(self.lms.queue.refuse, [(event, "body", message)],
+                                    dequeue=False, report=True)
+            self.lms.forwarder.kick()
 
 
 def _kept_as_refused(raw, event_id: str | None) -> dict:

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 from nbgitpuller.pull import GitPuller
 
+from ..content.git import Git, GitError
 from ..content.learner_repo import BRANCH, version_of
-from .git import GitError, git, git_succeeds
 
 FETCH_EVERY = 60.0
 
@@ -51,13 +51,6 @@ class UpdateReport:
         return asdict(self)
 
 
-def _git(repo: Path, *args: str) -> str:
-    try:
-        return git(repo, *args)
-    except GitError as exc:
-        raise PullError(str(exc)) from None
-
-
 class CoursePuller:
     """The learner's copy of one course (``home/<course>``) and its learner repo."""
 
@@ -66,6 +59,7 @@ class CoursePuller:
         self.target = target
         self._lock = threading.Lock()
         self._fetched_at = 0.0
+        self._git = Git(target, error=PullError, secrets=(repo_url,))
 
     def _puller(self) -> GitPuller:
         return GitPuller(self.repo_url, str(self.target), branch=BRANCH, depth=0)
@@ -83,14 +77,13 @@ class CoursePuller:
         'dubious ownership' check): the learner's git config names this one path as safe."""
         if "://" in self.repo_url:
             return
+        home = Git(self.target.parent, error=PullError, secrets=(self.repo_url,))
         try:
-            listed = git(self.target.parent, "config", "--global", "--get-all",
-                         "safe.directory").split("\n")
-        except GitError:  # none listed yet
+            listed = home("config", "--global", "--get-all", "safe.directory").split("\n")
+        except PullError:  # none listed yet
             listed = []
         if self.repo_url not in listed:
-            _git(self.target.parent, "config", "--global", "--add", "safe.directory",
-                 self.repo_url)
+            home("config", "--global", "--add", "safe.directory", self.repo_url)
 
     def bring_in(self) -> str:
         """Clone the course into the home the first time; afterwards leave it as it is.
@@ -110,27 +103,27 @@ class CoursePuller:
             return self._current()
 
     def _adopt(self) -> None:
-        _git(self.target, "init", "--quiet", f"--initial-branch={BRANCH}")
-        _git(self.target, "remote", "add", "origin", self.repo_url)
-        _git(self.target, "fetch", "--quiet", "origin")
-        _git(self.target, "reset", "--quiet", f"origin/{BRANCH}")
+        self._git("init", "--quiet", f"--initial-branch={BRANCH}")
+        self._git("remote", "add", "origin", self.repo_url)
+        self._git("fetch", "--quiet", "origin")
+        self._git("reset", "--quiet", f"origin/{BRANCH}")
         # files the folder lacks come back (the learner never had them)
-        missing = [p for p in _git(self.target, "ls-files", "--deleted", "-z").split("\0") if p]
+        missing = [p for p in self._git("ls-files", "--deleted", "-z").split("\0") if p]
         if missing:
-            _git(self.target, "checkout", "--", *missing)
+            self._git("checkout", "--", *missing)
 
     def _configure(self) -> None:
         for key, value in (("user.name", "learner"), ("user.email", "learner@localhost"),
                            ("core.fileMode", "false")):
-            _git(self.target, "config", key, value)
+            self._git("config", key, value)
 
     def _current(self) -> str:
         """The content version last brought in (the learner's own commits aside)."""
-        return self._version(_git(self.target, "merge-base", "HEAD", f"origin/{BRANCH}"))
+        return self._version(self._git("merge-base", "HEAD", f"origin/{BRANCH}"))
 
     def _version(self, rev: str) -> str:
-        return version_of(_git(self.target, "log", "-1", "--format=%B", rev)) or \
-            _git(self.target, "rev-parse", rev)
+        return version_of(self._git("log", "-1", "--format=%B", rev)) or \
+            self._git("rev-parse", rev)
 
     def check(self, now: float) -> UpdateInfo:
         """Whether the learner repo has a newer version, and which files it changes."""
@@ -138,21 +131,20 @@ class CoursePuller:
             if not (self.target / ".git").exists():
                 return UpdateInfo(False, "", "")
             if now - self._fetched_at >= FETCH_EVERY:
-                _git(self.target, "fetch", "--quiet", "origin")
+                self._git("fetch", "--quiet", "origin")
                 self._fetched_at = now
             upstream = f"origin/{BRANCH}"
-            behind = not git_succeeds(self.target, "merge-base", "--is-ancestor", upstream, "HEAD")
-            changed = _git(self.target, "diff", "--name-only", f"HEAD...{upstream}").splitlines()
+            behind = not self._git.succeeds("merge-base", "--is-ancestor", upstream, "HEAD")
+            changed = self._git("diff", "--name-only", f"HEAD...{upstream}").splitlines()
             return UpdateInfo(behind, self._current(), self._version(upstream), changed)
 
     def update(self) -> UpdateReport:
         """Merge the newest version into the learner's copy (nbgitpuller), keeping their work."""
         with self._lock:
-            _git(self.target, "fetch", "--quiet", "origin")
+            self._git("fetch", "--quiet", "origin")
             upstream = f"origin/{BRANCH}"
             report = UpdateReport(self._current(), self._version(upstream))
-            report.updated = _git(self.target, "diff", "--name-only",
-                                  f"HEAD...{upstream}").splitlines()
+            report.updated = self._git("diff", "--name-only", f"HEAD...{upstream}").splitlines()
             stamp = datetime.datetime.now().strftime("%Y%m%d%H%M%S")
             mine = self._backup_both_changed(set(report.updated), stamp)
             try:
@@ -171,8 +163,8 @@ class CoursePuller:
     def _backup_both_changed(self, upstream_changed: set[str], stamp: str) -> dict[str, str]:
         """Copy each file the learner changed that the course changed too; return path→copy."""
         # the learner's changes: since the course version last merged, committed or not
-        base = _git(self.target, "merge-base", "HEAD", f"origin/{BRANCH}")
-        local = set(_git(self.target, "diff", "--name-only", base).splitlines())
+        base = self._git("merge-base", "HEAD", f"origin/{BRANCH}")
+        local = set(self._git("diff", "--name-only", base).splitlines())
         kept = {}
         for path in sorted(local & upstream_changed):
             source = self.target / path

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from lms_extension.content.cli import catalog_json
 from lms_extension.content.errors import ContentError
+from lms_extension.content.git import GitError
 from lms_extension.content.redact import redact
-from lms_extension.content.repo import ContentMirror, GitError
+from lms_extension.content.repo import ContentMirror
 from lms_extension.content.survey import Survey
 
 from .db import ContentVersion

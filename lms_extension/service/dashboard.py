@@ -10,6 +10,8 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from sqlalchemy import select
 from tornado import web
 
+from lms_extension.content.model import SLUG
+
 from .auth import Viewer
 from .db import Cohort
 from .exports import progress_csv, survey_csv
@@ -21,7 +23,6 @@ TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
     autoescape=True,
 )
-SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
 REFUSALS_SHOWN = 20  # on a course's page; all of them through the API
 
 

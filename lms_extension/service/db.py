@@ -103,13 +103,20 @@ class SurveyResponse(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+SOURCE_SERVICE = "service"
+SOURCE_LESSON_SERVER = "lesson server"
+
+
 class Refusal(Base):
-    """A learner event the service refused for good (``retry: false``): what was wrong with it,
-    for the learner's instructors. ``body`` is the event as sent, cut to a few KiB."""
+    """A learner event refused for good, for the learner's instructors: by the service
+    (``retry: false``; ``source`` "service") or by the learner's lesson server, which reported it
+    (``POST api/refusals``; ``source`` "lesson server", ``report_id`` the report's id, unique per
+    learner). ``body`` is the event as sent, cut to a few KiB."""
 
     __tablename__ = "refusals"
     __table_args__ = (Index("ix_refusals_user_at", "user", "at"),
-                      Index("ix_refusals_course_at", "course", "at"))
+                      Index("ix_refusals_course_at", "course", "at"),
+                      Index("ux_refusals_user_report", "user", "report_id", unique=True))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user: Mapped[str] = mapped_column(NAME)
     event_id: Mapped[str | None] = mapped_column(String(36))
@@ -119,6 +126,9 @@ class Refusal(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16), default=SOURCE_SERVICE,
+                                        server_default=SOURCE_SERVICE)
+    report_id: Mapped[str | None] = mapped_column(String(80))
 
 
 class WebhookDelivery(Base):

@@ -10,6 +10,8 @@ import re
 from sqlalchemy import delete, select
 from tornado import web
 
+from lms_extension.content.model import SLUG
+
 from .auth import ApiHandler
 from .content_api import CatalogHandler, ContentHandler, ContentSyncHandler
 from .db import Cohort, Extension, Progress, SurveyResponse
@@ -17,12 +19,11 @@ from .openapi import openapi_document
 from .ingest import read_envelope
 from .payloads import CohortIn, ExtensionIn, PayloadError, SurveyIn, parse
 from .progress import NOT_STARTED, as_utc
-from .refusals import CourseRefusalsHandler, UserRefusalsHandler
+from .refusals import CourseRefusalsHandler, RefusalReportsHandler, UserRefusalsHandler
 from .reports import course_progress, survey_or_404, survey_results
 from .webhook import WebhookHandler
 
 NAME = r"[^/]+"
-SLUG = r"[a-z0-9][a-z0-9-]{0,62}"
 
 
 class JsonBodyMixin:
@@ -197,6 +198,7 @@ def routes(base: str) -> list[tuple]:
         (rf"{api}/progress/({NAME})", UserProgressHandler),
         (rf"{api}/courses/({SLUG})/progress", CourseProgressHandler),
         (rf"{api}/courses/({SLUG})/refusals", CourseRefusalsHandler),
+        (rf"{api}/refusals", RefusalReportsHandler),
         (rf"{api}/refusals/({NAME})", UserRefusalsHandler),
         (rf"{api}/cohorts", CohortsHandler),
         (rf"{api}/cohorts/({NAME})", CohortHandler),

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from lms_extension.content.wire import (
+    MAX_REPORTS_PER_BATCH,
     BatchResult,
     EnvelopeError,
     EventBatch,
     Refusal,
+    RefusalReport,
+    RefusalReports,
+    ReportsResult,
     ServiceLimits,
 )
 
@@ -48,6 +52,24 @@ def _events_op() -> dict:
     return op
 
 
+def _reports_op() -> dict:
+    op = _op("Report events the caller's lesson server refused itself and never sent to "
+             "events (malformed, larger than the body limit), for the learner's instructors "
+             "(source: lesson server). Taken whole or not at all; idempotent by report_id "
+             "and by the event's id", RefusalReports,
+             who="any learner, for their own lesson server (stored under the token's owner)")
+    op["responses"].update({
+        "200": {"description": "the report ids the service now holds",
+                "content": _ref(ReportsResult)},
+        "400": {"description": "not a JSON object with a non-empty refusals list of "
+                "well-formed reports; field names what is wrong (refusals.2.course)",
+                "content": _ref(EnvelopeError)},
+        "413": {"description": f"over max_body_bytes or more than {MAX_REPORTS_PER_BATCH} "
+                "reports; limit is the limit", "content": _ref(EnvelopeError)},
+    })
+    return op
+
+
 def openapi_document(base_url: str) -> dict:
     learner_self = "the learner themself, an instructor of one of their cohorts, an admin"
     staff = "instructors (for their cohorts) and admins"
@@ -76,8 +98,9 @@ def openapi_document(base_url: str) -> dict:
         "/courses/{course}/progress": {"get": _op(
             "Progress matrix, delayed learners and completion funnel of a course", who=staff)},
         "/courses/{course}/refusals": {"get": _op(
-            "The newest refused events of the course's learners (?limit=, at most 1000)",
-            who=staff)},
+            "The newest refused events of the course's learners (?limit=, at most 1000), "
+            "each with its source: service or lesson server", who=staff)},
+        "/refusals": {"post": _reports_op()},
         "/refusals/{user}": {"get": _op("A learner's newest refused events (?limit=)",
                                         who=learner_self)},
         "/cohorts": {"get": _op("Cohorts the caller teaches (admins: all)", who=staff)},
@@ -97,7 +120,8 @@ def openapi_document(base_url: str) -> dict:
     paths["/content/sync"]["post"]["requestBody"]["required"] = False
     schemas = {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
                for m in (EventBatch, BatchResult, Refusal, EnvelopeError, ServiceLimits,
-                         CohortIn, ExtensionIn, SurveyIn, ContentSyncIn)}
+                         RefusalReports, RefusalReport, ReportsResult, CohortIn, ExtensionIn,
+                         SurveyIn, ContentSyncIn)}
     for schema in list(schemas.values()):
         schemas.update(schema.pop("$defs", {}))
     return {

@@ -16,3 +16,13 @@ def lms_env(monkeypatch, jp_home_dir):
 @pytest.fixture
 def jp_server_config(lms_env):
     return {"ServerApp": {"jpserver_extensions": {"lms_extension": True}}}
+
+
+@pytest.fixture
+def service():
+    """A real HTTP server that speaks the LMS service's event protocol (tests/lab/protocol_service)."""
+    from .protocol_service import ProtocolService
+
+    svc = ProtocolService().start()
+    yield svc
+    svc.stop()

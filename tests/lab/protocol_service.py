@@ -1,7 +1,8 @@
 """A small LMS service on 127.0.0.1 that speaks the events protocol of
 :mod:`lms_extension.content.wire` (``GET api/`` with its limits, ``POST api/events`` answered
-with a ``BatchResult``, ``400``/``413`` envelope errors, refusals with ``retry``, ``429``), and
-records what it was sent, for the forwarder's tests. It runs its own event loop in a thread, so
+with a ``BatchResult``, ``400``/``413`` envelope errors, refusals with ``retry``, ``429``;
+``POST api/refusals`` for the lesson server's own refusals, answered with a ``ReportsResult``),
+and records what it was sent, for the forwarder's tests. It runs its own event loop in a thread, so
 servers in other processes can reach it too."""
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from lms_extension.content.wire import (
     BatchResult,
     EnvelopeError,
     Refusal,
+    RefusalReports,
+    ReportsResult,
     read_events,
 )
 
@@ -41,6 +44,10 @@ class ProtocolService:
         self.delay = 0.0  # seconds each events request takes
         self.stored: dict[str, dict] = {}
         self.requests: list[dict] = []  # {"token", "ids", "bytes", "status"} per events POST
+        self.reports: dict[str, dict] = {}  # report id -> the report, as the service holds it
+        self.report_requests: list[dict] = []  # {"token", "ids", "bytes", "status"} per POST
+        self.reports_forced: list[tuple[int, dict, dict]] = []  # answered first
+        self.reports_missing = False  # True: no api/refusals (a service of an older version)
         self.in_flight = 0
         self.max_in_flight = 0
         self.url = ""
@@ -50,6 +57,10 @@ class ProtocolService:
     def sent_counts(self) -> Counter:
         """How often each event id was in a request that the service answered 200."""
         return Counter(i for r in self.requests if r["status"] == 200 for i in r["ids"])
+
+    def reported_counts(self) -> Counter:
+        """How often each report id was in a request that the service answered 200."""
+        return Counter(i for r in self.report_requests if r["status"] == 200 for i in r["ids"])
 
     # -- running --------------------------------------------------------------------------------
 
@@ -66,6 +77,8 @@ class ProtocolService:
             asyncio.set_event_loop(self.loop)
             app = web.Application([(r"/services/lms/api/", IndexHandler, {"service": self}),
                                    (r"/services/lms/api/events", EventsHandler,
+                                    {"service": self}),
+                                   (r"/services/lms/api/refusals", ReportsHandler,
                                     {"service": self})])
             self.server = HTTPServer(app, max_body_size=64 * 2**20)
             self.server.add_sockets([sock])
@@ -171,6 +184,37 @@ class EventsHandler(_Handler):
         answer = BatchResult(**result, retry_after=s.retry_after if retry else None)
         headers = {"Retry-After": str(int(s.retry_after))} if retry else {}
         return 200, json.loads(answer.model_dump_json()), headers
+
+
+class ReportsHandler(_Handler):
+    def post(self):
+        s = self.service
+        record = {"token": self.token, "ids": [], "bytes": len(self.request.body), "status": 0}
+        s.report_requests.append(record)
+        status, body, headers = self.judge(record)
+        record["status"] = status
+        self.answer(status, body, headers)
+
+    def judge(self, record: dict) -> tuple[int, dict, dict]:
+        s = self.service
+        if s.reports_missing:
+            return 404, {"status": 404, "message": "Not Found"}, {}
+        if s.reports_forced:
+            return s.reports_forced.pop(0)
+        if len(self.request.body) > s.max_body_bytes:
+            return envelope(413, "body", f"more than {s.max_body_bytes} bytes", s.max_body_bytes)
+        try:
+            reports = RefusalReports.model_validate_json(self.request.body).refusals
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            return envelope(400, ".".join(str(p) for p in err["loc"]) or "body", err["msg"])
+        record["ids"] = [r.report_id for r in reports]
+        new = [r for r in reports if r.report_id not in s.reports]
+        for report in new:
+            s.reports[report.report_id] = report.model_dump(mode="json")
+        result = ReportsResult(stored=len(new), duplicates=len(reports) - len(new),
+                               taken=record["ids"])
+        return 200, result.model_dump(mode="json"), {}
 
 
 def envelope(status: int, field: str, message: str, limit: int | None = None):

@@ -15,16 +15,10 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+from tornado.httpclient import HTTPClientError
 
 from ..hubctl import free_port
 from .protocol_service import ProtocolService
-
-
-@pytest.fixture
-def service():
-    svc = ProtocolService().start()
-    yield svc
-    svc.stop()
 
 
 @pytest.fixture
@@ -79,6 +73,47 @@ async def test_events_the_service_refuses_are_set_aside_in_the_server(jp_fetch, 
     assert status["refusals"][0]["field"] == "events.0.lesson"
     await asyncio.sleep(1)  # five more rounds of the forwarder: nothing is sent again
     assert service.sent_counts() == {good["id"]: 1, unknown["id"]: 1}
+
+
+async def reported(service: ProtocolService, ids, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not set(ids) <= set(service.reports):
+        assert time.monotonic() < deadline, (sorted(ids), service.report_requests)
+        await asyncio.sleep(0.05)
+
+
+async def test_events_refused_here_are_reported_to_the_service(jp_fetch, service):
+    good, broken = event(), event()
+    broken.pop("ok")
+    r = await jp_fetch("lms", "api", "events", method="POST",
+                       body=json.dumps({"events": [good, broken, ["not an event"]]}))
+    assert [x["field"] for x in json.loads(r.body)["refused"]] == ["events.1.ok", "events.2"]
+    await arrived(service, [good["id"]])
+    await reported(service, [broken["id"]])
+    assert len(service.reports) == 2
+    mine = service.reports[broken["id"]]
+    assert (mine["id"], mine["course"], mine["lesson"], mine["field"]) == (
+        broken["id"], "dl-basics", "numpy-basics", "events.1.ok")
+    (other,) = [x for x in service.reports.values() if x["id"] is None]
+    assert other["report_id"].startswith("unreadable-") and other["field"] == "events.2"
+    assert broken["id"] not in service.sent_counts(), "a refused event is reported, not sent"
+    status = json.loads((await jp_fetch("lms", "api", "events")).body)
+    assert (status["refused"], status["unreported"]) == (2, 0)
+    assert all(x["reported"] for x in status["refusals"])
+    await asyncio.sleep(1)  # five more rounds of the forwarder: nothing is reported again
+    assert service.reported_counts() == {i: 1 for i in service.reports}
+
+
+async def test_an_event_alone_over_the_body_limit_is_reported(jp_fetch, service):
+    huge = event(notebook="n" * 300_000)
+    with pytest.raises(HTTPClientError) as refused:
+        await jp_fetch("lms", "api", "events", method="POST",
+                       body=json.dumps({"events": [huge]}))
+    assert refused.value.code == 413
+    await reported(service, [huge["id"]])
+    report = service.reports[huge["id"]]
+    assert report["field"] == "body" and "more than the limit of 262144" in report["reason"]
+    assert report["body"].startswith('{"id":') and len(report["body"]) <= 4001
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from lms_extension.server.http import TokenClient
 from lms_extension.server.lease import HomeLease
 from lms_extension.server.queue import EventQueue, encode
 
-from .protocol_service import ProtocolService
 
 
 def event(lesson: str = "numpy-basics", **fields) -> dict:
@@ -32,13 +31,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def service():
-    svc = ProtocolService().start()
-    yield svc
-    svc.stop()
 
 
 @pytest.fixture
@@ -256,3 +248,108 @@ def test_a_queue_of_the_previous_version_is_sent(service, make, tmp_path):
     assert flush(fwd) == 1
     assert set(service.stored) == {waiting["id"]}
     assert fwd.status()["refusals"][0]["reason"] == "events.0: old reason"
+
+
+def refused_here(fwd: EventForwarder, *events: dict, field: str = "events.0.ok") -> None:
+    """Events refused by this server itself, as its events handler keeps them."""
+    fwd.queue.refuse([(e, field, "cell_executed events need cell_id and ok") for e in events],
+                     dequeue=False, report=True)
+
+
+def test_events_refused_here_are_reported_once_when_the_service_answers(service, make, clock):
+    fwd = make()
+    bad = [event(ok=None) for _ in range(3)]
+    unreadable = {"id": "not-a-uuid!", "kind": "cell_executed", "course": "Not A Slug"}
+    refused_here(fwd, *bad)
+    fwd.queue.refuse([({**unreadable, "id": "unreadable-1"}, "events.3.id", "not a UUID")],
+                     dequeue=False, report=True)
+    service.reports_forced = [(503, {"message": "down"}, {})]
+    fwd.queue.put([event()])
+    assert flush(fwd) == 1, "events go on while reports wait"
+    status = fwd.status()
+    assert (status["refused"], status["unreported"]) == (4, 4)
+    assert status["report_error"] == "HTTP 503: down" and status["last_error"] == ""
+    assert not any(r["reported"] for r in status["refusals"])
+    clock.now += 1
+    fwd.queue.put([event()])
+    assert flush(fwd) == 1 and len(service.report_requests) == 1, "reports back off"
+    clock.now += 2
+    assert flush(fwd) == 0
+    status = fwd.status()
+    assert (status["unreported"], status["report_error"]) == (0, "")
+    assert all(r["reported"] for r in status["refusals"])
+    assert set(service.reports) == {e["id"] for e in bad} | {"unreadable-1"}
+    one = service.reports[bad[0]["id"]]
+    assert (one["id"], one["course"], one["lesson"], one["field"]) == (
+        bad[0]["id"], "dl-basics", "numpy-basics", "events.0.ok")
+    assert json.loads(one["body"]) == bad[0]
+    other = service.reports["unreadable-1"]
+    assert (other["id"], other["course"], other["field"]) == (None, None, "events.3.id")
+    clock.now += 100
+    assert flush(fwd, force=True) == 0
+    assert service.reported_counts() == {i: 1 for i in service.reports}, "never reported twice"
+
+
+def test_what_the_service_refused_is_not_reported_but_what_it_never_stored_is(service, make):
+    service.max_body_bytes = service.published_max_body_bytes = 2500
+    fwd = make()
+    unknown, huge = event(lesson="no-such-lesson"), event(notebook="n" * 3000)
+    fwd.queue.put([unknown, huge, event()])
+    assert flush(fwd) == 1
+    assert fwd.status()["refused"] == 2 and fwd.status()["unreported"] == 0
+    assert set(service.reports) == {huge["id"]}  # the service knows of the unknown lesson
+    assert service.reports[huge["id"]]["field"] == "body"
+    assert "larger than the limit of 2500 bytes" in service.reports[huge["id"]]["reason"]
+    # the report carries less of the event, to fit under the service's limit itself
+    assert service.reports[huge["id"]]["body"].startswith('{"id":')
+    assert len(service.reports[huge["id"]]["body"]) < 2500
+
+
+def test_a_batch_refused_alone_by_the_service_is_reported(service, make):
+    fwd = make()
+    poisoned = event()
+    service.poison = {poisoned["id"]}
+    fwd.queue.put([poisoned])
+    assert flush(fwd) == 0
+    assert service.reports[poisoned["id"]]["reason"] == "events: this batch cannot be read"
+
+
+def test_reports_go_in_small_batches_in_order_and_one_bad_report_holds_up_none(service, make):
+    fwd = make()
+    bad = [event(ok=None, cell_id=f"cell-{i}") for i in range(45)]
+    refused_here(fwd, *bad)
+    service.reports_forced = [(400, {"message": "refusals.0.field: too odd"}, {})] * 5
+    assert flush(fwd) == 0
+    split, rest = service.report_requests[:5], service.report_requests[5:]
+    # halved until the report at fault stands alone
+    assert [r["bytes"] > 0 for r in split] == [True] * 5 and len(rest) == 3
+    assert all(r["status"] == 200 and 1 <= len(r["ids"]) <= 20 for r in rest)
+    assert set(service.reports) == {e["id"] for e in bad[1:]}, "the report at fault is dropped"
+    assert [i for r in rest for i in r["ids"]] == [e["id"] for e in bad[1:]]  # oldest first
+    assert fwd.status()["unreported"] == 0
+
+
+def test_a_service_without_the_reports_endpoint_keeps_them_and_events_flow(service, make,
+                                                                           clock):
+    service.reports_missing = True
+    fwd = make()
+    refused_here(fwd, event(ok=None))
+    for _ in range(4):  # at 1000, 1001, 1002, 1003 s
+        fwd.queue.put([event()])
+        assert flush(fwd) == 1
+        clock.now += 1
+    assert fwd.status()["unreported"] == 1 and "HTTP 404" in fwd.status()["report_error"]
+    assert len(service.report_requests) == 2, "backing off: 2 s, then 4 s (at 1000, 1002 s)"
+    service.reports_missing = False
+    clock.now += 60
+    assert flush(fwd) == 0 and fwd.status()["unreported"] == 0 and len(service.reports) == 1
+
+
+def test_only_the_lease_holder_reports(service, make):
+    first, second = make(token="token-a"), make(token="token-b")
+    assert flush(first) == 0  # holds the lease now
+    refused_here(second, event(ok=None))  # the other server refused it
+    assert flush(second, force=True) == 0 and service.report_requests == []
+    assert flush(first) == 0
+    assert [r["token"] for r in service.report_requests] == ["token-a"]
+    assert len(service.reports) == 1

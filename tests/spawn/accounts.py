@@ -36,14 +36,7 @@ def login(hub_url: str, name: str) -> requests.Session:
     alert = re.search(r'role="alert">(.*?)</div>', r.text, re.DOTALL)
     assert alert, r.text[-2000:]
     assert "signup was successful" in alert.group(1), alert.group(1)
-    token = _xsrf(session, f"{hub_url}/hub/login")
-    r = session.post(
-        f"{hub_url}/hub/login",
-        data={"_xsrf": token, "username": name, "password": PASSWORD},
-        timeout=30,
-    )
-    assert r.status_code == 200 and "/hub/login" not in r.url, r.url
-    return session
+    return log_in(hub_url, name, PASSWORD, session)
 
 
 # how the hub prints a new admin account's generated password on its console, once
@@ -55,9 +48,10 @@ def printed_passwords(log_text: str, name: str) -> list[str]:
     return [password for user, password in _PRINTED_PASSWORD.findall(log_text) if user == name]
 
 
-def log_in(hub_url: str, name: str, password: str) -> requests.Session:
+def log_in(hub_url: str, name: str, password: str,
+           session: requests.Session | None = None) -> requests.Session:
     """Log in through the hub's real login form with an existing account."""
-    session = requests.Session()
+    session = session or requests.Session()
     token = _xsrf(session, f"{hub_url}/hub/login")
     r = session.post(
         f"{hub_url}/hub/login",

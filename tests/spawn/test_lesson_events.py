@@ -1,4 +1,5 @@
-"""Events posted in a real lesson container reach the LMS service as the learner's own."""
+"""Events posted in a real lesson container reach the LMS service as the learner's own, and
+the events the lesson server refuses itself are reported to it for the learner's instructors."""
 
 from __future__ import annotations
 
@@ -45,8 +46,22 @@ def test_events_flow_from_the_lesson_server_to_the_lms_service(hub, run_id):
             break
         time.sleep(0.5)
     assert (row["status"], row["cells_ok"], row["active_seconds"]) == ("in_progress", 1, 12)
+
+    # the event the lesson server refused itself is reported, for the learner's instructors
+    refusals = f"{hub.url}/services/lms/api/courses/dl-basics/refusals"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kept = [k for k in requests.get(refusals, headers=headers, timeout=10).json()["refusals"]
+                if k["event_id"] == bad["id"]]
+        if kept:
+            break
+        time.sleep(0.5)
+    assert [(k["user"], k["source"], k["field"], k["lesson"]) for k in kept] == [
+        ("evy", "lesson server", "events.0.colour", "numpy-basics")], kept
+    assert '"colour": "red"' in kept[0]["body"] or '"colour":"red"' in kept[0]["body"]
     status = hub.server_request("GET", "evy", "lms/api/events").json()
     assert (status["queued"], status["last_error"]) == (0, "")
+    assert (status["refused"], status["unreported"], status["report_error"]) == (1, 0, "")
     hub.stop_server("evy")
 
 
