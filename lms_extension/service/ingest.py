@@ -38,17 +38,24 @@ class EnvelopeError(web.HTTPError):
         self.limit = limit
 
 
-def read_envelope(body: bytes, limits: ServiceLimits) -> list[Any]:
-    """The raw events of a request body, or :class:`EnvelopeError`."""
-    if len(body) > limits.max_body_bytes:
+def read_json_object(body: bytes, max_body_bytes: int) -> dict:
+    """A request body that must be a JSON object of at most ``max_body_bytes``, or
+    :class:`EnvelopeError` (413 with the limit, 400 naming ``body``)."""
+    if len(body) > max_body_bytes:
         raise EnvelopeError(413, "body", f"{len(body)} bytes is more than the limit of "
-                            f"{limits.max_body_bytes}", limits.max_body_bytes)
+                            f"{max_body_bytes}", max_body_bytes)
     try:
         data = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise EnvelopeError(400, "body", f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise EnvelopeError(400, "body", "must be a JSON object")
+    return data
+
+
+def read_envelope(body: bytes, limits: ServiceLimits) -> list[Any]:
+    """The raw events of a request body, or :class:`EnvelopeError`."""
+    data = read_json_object(body, limits.max_body_bytes)
     try:
         envelope = BatchEnvelope.model_validate(data)
     except ValidationError as exc:

@@ -6,7 +6,6 @@ refused without sending them: ``POST api/refusals`` (the protocol is described i
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 
@@ -24,7 +23,7 @@ from lms_extension.content.wire import (
 
 from .auth import ApiHandler, Viewer
 from .db import SOURCE_LESSON_SERVER, Refusal
-from .ingest import EnvelopeError
+from .ingest import EnvelopeError, read_json_object
 from .progress import as_utc
 from .reports import course_or_404, visible_learners
 
@@ -54,15 +53,7 @@ def keep_newest(session: Session, user: str, keep: int) -> None:
 def read_reports(body: bytes, max_body_bytes: int) -> list[RefusalReport]:
     """The reports of a ``POST api/refusals`` body, or :class:`EnvelopeError` naming the
     field (400), or the limit that was passed (413)."""
-    if len(body) > max_body_bytes:
-        raise EnvelopeError(413, "body", f"{len(body)} bytes is more than the limit of "
-                            f"{max_body_bytes}", max_body_bytes)
-    try:
-        data = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EnvelopeError(400, "body", f"not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise EnvelopeError(400, "body", "must be a JSON object")
+    data = read_json_object(body, max_body_bytes)
     raw = data.get("refusals")
     if isinstance(raw, list) and len(raw) > MAX_REPORTS_PER_BATCH:
         raise EnvelopeError(413, "refusals", f"{len(raw)} reports are more than the limit of "
