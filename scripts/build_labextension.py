@@ -18,7 +18,8 @@ the same inputs (the lab sources and the lock file), so repeated installs stay f
 
 The version is written once, as ``__version__`` in ``lms_extension/__init__.py``: ``setup.py``
 reads it from there, and the build writes it into the npm package files
-(``lms_extension/lab/package.json`` and ``package-lock.json``) when they differ.
+(``lms_extension/lab/package.json`` and ``package-lock.json``) and the labextension's
+``EXTENSION_VERSION`` (``src/tokens.ts``) when they differ.
 
 Standard library only (setuptools for :func:`cmdclass`).
 """
@@ -54,6 +55,7 @@ LOCK_STAMP = ".lms-lock-sum"
 # JupyterLab's core package.json, from the npm package @jupyterlab/core-meta
 CORE_META = Path("@jupyterlab") / "core-meta" / "core.package.json"
 VERSION = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
+TS_VERSION = re.compile(r"^export const EXTENSION_VERSION = '[^']*';$", re.MULTILINE)
 # the Python versions npm can carry too: X.Y.Z, optionally aN / bN / rcN, optionally .devN
 PEP440 = re.compile(r"(\d+\.\d+\.\d+)(?:(a|b|rc)(\d+))?(?:\.dev(\d+))?")
 PRERELEASE = {"a": "alpha", "b": "beta", "rc": "rc"}
@@ -98,6 +100,15 @@ def sync_version(version: str) -> None:
             place["version"] = version
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         say(f"version {version} (lms_extension/__init__.py) written into {path.relative_to(ROOT)}")
+    # the version the labextension compares with the server extension's at run time
+    tokens = LAB / "src" / "tokens.ts"
+    text = tokens.read_text(encoding="utf-8")
+    written = TS_VERSION.sub(f"export const EXTENSION_VERSION = '{version}';", text, count=1)
+    if TS_VERSION.search(text) is None:
+        raise BuildError(f"{tokens.relative_to(ROOT)}: no line export const EXTENSION_VERSION = '...';")
+    if written != text:
+        tokens.write_text(written, encoding="utf-8")
+        say(f"version {version} (lms_extension/__init__.py) written into {tokens.relative_to(ROOT)}")
 
 
 def input_files() -> list[Path]:
