@@ -196,10 +196,13 @@ def service_pid(hub: Hub) -> int | None:
     return int(out[0]) if out else None
 
 
-def kill_service(hub: Hub) -> str:
-    pid = service_pid(hub)
+def kill_service(hub: Hub, wait: float = 120.0) -> str:
+    """SIGKILL to the LMS service, once the hub has (re)started it."""
+    deadline = time.monotonic() + wait
+    while (pid := service_pid(hub)) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
     if pid is None:
-        return "no LMS service process to kill"
+        return f"no LMS service process to kill after {wait:.0f} s"
     os.kill(pid, signal.SIGKILL)
     return f"SIGKILL to the LMS service (pid {pid})"
 
@@ -227,9 +230,9 @@ async def run(args, hub: Hub, learners: list) -> dict:
     async def chaos() -> None:
         step = args.seconds / 4
         await asyncio.sleep(step)
-        note(kill_service(hub))
+        note(await loop.run_in_executor(None, kill_service, hub))
         await asyncio.sleep(step)
-        note(kill_service(hub))
+        note(await loop.run_in_executor(None, kill_service, hub))
         await asyncio.sleep(step)
         note("restarting the hub")
         await loop.run_in_executor(None, hub.restart)
