@@ -103,9 +103,9 @@ class Hub:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jupyterhub exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                if requests.get(f"{self.api_url}/", timeout=1).ok:
+                if requests.get(f"{self.api_url}/", timeout=5).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"jupyterhub did not answer in {timeout}s:\n{self.log_tail()}")
