@@ -128,7 +128,7 @@ def test_a_lesson_from_sidebar_to_survey_and_on_to_the_next_environment(hub, lea
     page.wait_for_selector(f'li.lms-Lesson-current[data-lesson="{SECOND}"]')
     assert row(page, FIRST).get_attribute("data-status") == "completed"
     page.wait_for_selector(f'li[data-lesson="{SECOND}"][data-status="in_progress"]',
-                           timeout=45_000)
+                           timeout=90_000)
     server = hub.api("GET", f"/users/{USER}").json()["servers"]["scipy"]
     assert server["ready"] and server["user_options"] == {"lesson": SECOND}
 

@@ -54,6 +54,8 @@ export interface ICourseModel {
 
 const OUTLINE_POLL_MS = 30000;
 const PENDING_FIRST_WAIT_MS = 2000;
+/** While events are on their way, the outline is looked at again at least this often. */
+const PENDING_MAX_WAIT_MS = 8000;
 
 export class CourseModel implements ICourseModel {
   constructor(store: Storage) {
@@ -103,7 +105,7 @@ export class CourseModel implements ICourseModel {
     if (outline.pending_events) {
       // events on their way to the service: look again soon, less often the longer it takes
       this._scheduleRefresh(this._pendingWait);
-      this._pendingWait = Math.min(this._pendingWait * 2, OUTLINE_POLL_MS);
+      this._pendingWait = Math.min(this._pendingWait * 2, PENDING_MAX_WAIT_MS);
     } else {
       this._pendingWait = PENDING_FIRST_WAIT_MS;
     }
