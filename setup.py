@@ -52,6 +52,7 @@ setup(
     packages=[
         "lms_extension",
         "lms_extension.content",
+        "lms_extension.i18n",
         "lms_extension.server",
         "lms_extension.service",
         "lms_extension.service.migrations",
@@ -63,7 +64,7 @@ setup(
         "lms_spawner": ["templates/*.html"],
         "lms_extension.service.migrations": ["script.py.mako"],
         # JupyterLab texts in Korean (the "jupyterlab.locale" entry point below)
-        "lms_extension": ["locale/*/LC_MESSAGES/*.json"],
+        "lms_extension": ["locale/*/LC_MESSAGES/*.json", "i18n/*/*.json"],
     },
     data_files=[
         (

@@ -10,6 +10,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from sqlalchemy import select
 from tornado import web
 
+from lms_extension import i18n
 from lms_extension.content.model import SLUG
 
 from .auth import Viewer
@@ -55,10 +56,19 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
             message = exc.log_message % exc.args if exc.args else exc.log_message
         self.render_page("error.html", viewer=None, status=status_code, message=message)
 
+    @property
+    def lang(self) -> str:
+        """The page's language: the language switch's cookie, else the browser's."""
+        return i18n.pick_language(self.get_cookie(i18n.COOKIE),
+                                  self.request.headers.get("Accept-Language"))
+
     def render_page(self, template: str, **context) -> None:
         hub_prefix = self.settings.get("hub_prefix", "/hub/")
+        lang = self.lang
         page = TEMPLATES.get_template(template).render(
-            base=self.service.base_url, hub=hub_prefix, **context)
+            base=self.service.base_url, hub=hub_prefix, lang=lang, _=i18n.gettext(lang),
+            localized=lambda value: i18n.localized(value, lang),
+            languages=i18n.LANGUAGE_NAMES, **context)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(page)
 
