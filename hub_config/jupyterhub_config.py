@@ -41,6 +41,13 @@ from lms_spawner.origins import subdomain_host  # noqa: E402
 c.JupyterHub.subdomain_host = subdomain_host(
     os.environ.get("LMS_SUBDOMAIN_HOST"), c.JupyterHub.ip, c.JupyterHub.port
 )
+# the hub's pages (spawn form, spawn errors) in the request's language: the lms-lang cookie of
+# the language switch, else the browser's Accept-Language (Korean or English)
+from lms_spawner.language import HUB_TEMPLATES, RequestLanguage, template_vars  # noqa: E402
+
+c.JupyterHub.template_paths = [HUB_TEMPLATES]
+c.JupyterHub.template_vars = template_vars()
+c.JupyterHub.tornado_settings = {"transforms": [RequestLanguage]}
 # lesson servers keep running while the hub restarts or upgrades
 c.JupyterHub.cleanup_servers = False
 # a lesson in another environment runs as another named server of the same learner
@@ -111,8 +118,13 @@ if spawner == "swarm":
 from lms_spawner.gpu_api import handlers as gpu_handlers  # noqa: E402
 # GET /hub/api/lms/content, POST …/sync: the hub's content follower, for admins (see README)
 from lms_spawner.content_api import handlers as content_handlers  # noqa: E402
+# GET /hub/lms/open/<course>/<lesson>: open a lesson in a server of its environment; spawn links
+# (/hub/spawn?lesson=…) never open a lesson in a server running another environment
+from lms_spawner.open_lesson import handlers as open_lesson_handlers  # noqa: E402
+from lms_spawner.open_lesson import route_spawn_links  # noqa: E402
 
-c.JupyterHub.extra_handlers = gpu_handlers + content_handlers
+route_spawn_links()
+c.JupyterHub.extra_handlers = gpu_handlers + content_handlers + open_lesson_handlers
 c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 
@@ -159,26 +171,44 @@ c.JupyterHub.custom_scopes = {
         "description": "In the LMS service: use the hub admin rights of the token's owner (only "
         "a hub admin's token has any). Lesson servers' tokens never hold it.",
     },
+    "custom:lms:visits": {
+        "description": "Read the hub's record of visits to these users' servers "
+        "(GET /hub/api/lms/visits); held by the LMS service.",
+    },
 }
 c.JupyterHub.load_roles = [
     # every learner may use the LMS service (its own data only); custom:lms:admin makes a hub
     # admin's dashboard login and own tokens admin there, and nobody else's
     {"name": "user", "scopes": ["self", "access:services!service=lms", "custom:lms:admin"]},
     # the service reads group members (cohorts) and asks the hub to sync the content when it
-    # found a new version first; nothing more
-    {"name": "lms-service", "scopes": ["read:groups", "custom:lms:content-sync"],
+    # found a new version first; its cohort screens create cohorts' groups and change their
+    # members (admin:groups), after checking that each named user exists (read:users:name)
+    {"name": "lms-service", "scopes": ["read:groups", "custom:lms:content-sync",
+                                       "custom:lms:visits", "admin:groups", "read:users:name"],
      "services": ["lms"]},
     # the hub's own token for announcing content versions to the service (below)
     {"name": "lms-content", "scopes": ["access:services!service=lms", "custom:lms:content-sync"],
      "services": ["lms-content"]},
-] + [
-    # the members of <cohort>-instructors teach <cohort>: add instructors in the admin panel
-    {
-        "name": f"lms-instructor-{cohort}",
-        "scopes": [f"custom:lms:instructor!group={cohort}", "access:services!service=lms"],
-        "groups": [f"{cohort}-instructors"],
-    }
-    for cohort in env_list("LMS_COHORTS")
+]
+# the members of <cohort>-instructors teach <cohort>: the hub keeps a role lms-staff-<cohort> for
+# every such group, live (lms_spawner.cohort_roles; c.CohortRoles.*): add instructors and
+# teaching assistants in the admin panel. LMS_COHORTS only makes the groups at start.
+c.JupyterHub.load_groups = {f"{cohort}-instructors": {} for cohort in env_list("LMS_COHORTS")}
+from lms_spawner.cohort_roles import handlers as cohort_role_handlers  # noqa: E402
+from lms_spawner.cohort_roles import watch_cohort_roles  # noqa: E402
+# every visit to a server by someone else than its owner, recorded by the hub (GET
+# /hub/api/lms/visits?user=<owner>: the owner, admins, custom:lms:visits)
+from lms_spawner.visits import handlers as visit_handlers  # noqa: E402
+from lms_spawner.visits import record_visits  # noqa: E402
+
+watch_cohort_roles()
+record_visits()
+c.JupyterHub.extra_handlers += cohort_role_handlers + visit_handlers
+# a lesson server asks the hub again about a visitor's token after this many seconds: how soon
+# removing an instructor shuts them out of servers open in their browser, and how finely a
+# visit's last_seen is known
+c.Spawner.args = [
+    "--HubOAuth.cache_max_age=" + str(int(os.environ.get("LMS_SERVER_AUTH_CACHE", "30")))
 ]
 
 # one content authority: before a new content version goes live for spawns, the hub announces

@@ -1,4 +1,5 @@
-"""The spawn form: the catalog's courses and lessons as a list of choices (HTML-escaped)."""
+"""The spawn form: the catalog's courses and lessons as a list of choices (HTML-escaped), in the
+request's language (:mod:`.language`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from lms_extension import i18n
 from lms_extension.content.catalog import Catalog
+
+from .language import current_language
 
 
 @cache
@@ -26,5 +30,8 @@ def render_form(catalog: Catalog | None, selected: str = "", error: str = "",
     refs = catalog.lessons() if catalog else []
     environments = {ref.key: ref.environment_name for ref in refs}
     gpus = {ref.key: ref.environment.gpu for ref in refs}
+    lang = current_language()
     return _template().render(courses=courses, environments=environments, gpus=gpus,
-                              selected=selected, error=error, gpu_status=gpu_status)
+                              selected=selected, error=error, gpu_status=gpu_status,
+                              lang=lang, _=i18n.gettext(lang),
+                              localized=lambda value: i18n.localized(value, lang))

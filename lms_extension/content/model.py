@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .due import parse_due
+from .text import Localized, Text, Texts, texts_field
 
 # the one slug pattern (courses, lessons, surveys, questions); SLUG unanchored, to build
 # larger patterns from (route patterns, ``course/lesson`` keys)
@@ -100,11 +101,13 @@ class Completion(_Strict):
         return {"rule": value} if isinstance(value, str) else value
 
 
-class Lesson(_Strict):
+class Lesson(_Strict, Localized):
     """One lesson: an ordered list of notebooks run in one environment."""
 
+    LOCALIZED = {"title": "titles"}
     slug: Slug
-    title: str = Field(min_length=1, max_length=200)
+    title: Text(200)
+    titles: Texts = texts_field()
     notebooks: list[str] = Field(min_length=1)
     environment: str | None = None
     due: str | None = None
@@ -145,12 +148,15 @@ class Lesson(_Strict):
         return value
 
 
-class Course(_Strict):
+class Course(_Strict, Localized):
     """A course: its environments and its ordered lessons."""
 
+    LOCALIZED = {"title": "titles", "description": "descriptions"}
     slug: Slug
-    title: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    title: Text(200)
+    titles: Texts = texts_field()
+    description: Text(5000, empty=True) = ""
+    descriptions: Texts = texts_field()
     environments: dict[str, Environment] = Field(min_length=1)
     default_environment: str
     survey: Slug | None = None

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .model import Slug
+from .text import Localized, Text, Texts, default_text, texts_field
 
 MAX_TEXT_ANSWER = 4000
 
@@ -20,29 +21,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Question(_Strict):
+class _Question(_Strict, Localized):
+    LOCALIZED = {"text": "texts"}
     id: Slug
-    text: str = Field(min_length=1, max_length=500)
+    text: Text(500)
+    texts: Texts = texts_field()
     required: bool = False
 
 
 class RatingQuestion(_Question):
     """A rating from 1 to ``scale`` (with optional words for both ends)."""
 
+    LOCALIZED = {"text": "texts", "low_label": "low_labels", "high_label": "high_labels"}
     type: Literal["rating"]
     scale: int = Field(default=5, ge=2, le=10)
-    low_label: str | None = Field(default=None, max_length=80)
-    high_label: str | None = Field(default=None, max_length=80)
+    low_label: Text(80) | None = None
+    low_labels: Texts = texts_field()
+    high_label: Text(80) | None = None
+    high_labels: Texts = texts_field()
 
 
 class _ChoiceQuestion(_Question):
-    options: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        min_length=2, max_length=20
-    )
+    # an option is stored as its text in the default language; ``labels`` holds its texts
+    # per language (a ``{}`` for an option given as a plain string)
+    LOCALIZED = {"text": "texts", "options": "labels"}
+    options: list[Text(200)] = Field(min_length=2, max_length=20)
+    labels: list[Texts] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _distinct(self):
-        if len(set(self.options)) != len(self.options):
+        shown = [default_text(o) if isinstance(o, dict) else o for o in self.options]
+        if len(set(shown)) != len(shown):
             raise ValueError("options must be distinct")
         return self
 
@@ -72,11 +81,14 @@ Question = Annotated[
 ]
 
 
-class Survey(_Strict):
+class Survey(_Strict, Localized):
     """A survey file: a title and its ordered questions."""
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
+    LOCALIZED = {"title": "titles", "description": "descriptions"}
+    title: Text(200)
+    titles: Texts = texts_field()
+    description: Text(2000, empty=True) = ""
+    descriptions: Texts = texts_field()
     questions: list[Question] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")

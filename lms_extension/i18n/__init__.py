@@ -17,9 +17,11 @@ Course texts (lesson titles, survey questions) may be a plain string or one stri
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
@@ -92,3 +94,25 @@ def localized(value, lang: str) -> str:
                 return str(value[key])
         return str(next(iter(value.values()), ""))
     return "" if value is None else str(value)
+
+
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def safe_next(url: str | None, fallback: str) -> str:
+    """``url`` when it is a path on this site (``/…``), else ``fallback``: the language
+    switch's ``next`` never sends anyone to another origin (``//evil``, ``https://…``,
+    ``/\\evil``)."""
+    url = url or ""
+    parts = urlsplit(url)
+    if (not url.startswith("/") or url.startswith("//") or _UNSAFE.search(url)
+            or parts.scheme or parts.netloc):
+        return fallback
+    return url
+
+
+def request_language(cookies, accept_language: str | None) -> str:
+    """:func:`pick_language` for a request whose cookies are a mapping of name to value or to
+    a cookie (``http.cookies.Morsel``, as tornado keeps them)."""
+    cookie = cookies.get(COOKIE) if cookies else None
+    return pick_language(getattr(cookie, "value", cookie), accept_language)

@@ -1,46 +1,32 @@
-"""Access notices: when someone other than the owner (an admin or instructor using hub access)
-uses this lesson server, it is recorded in the owner's home and shown to them."""
+"""Access notices: who other than the owner (an instructor helping, an admin) opened the owner's
+servers, when and for how long. The hub records every such visit in its own database when it lets
+the visitor in (``GET /hub/api/lms/visits``); this server only reads that record, with its own
+token, so nothing in the learner's home (which a visitor could change) is the record."""
 
 from __future__ import annotations
 
-import json
-import time
-from pathlib import Path
+from datetime import datetime
+from urllib.parse import quote
 
-MAX_RECORDS = 200
+from .http import TokenClient
 
 
-class AccessLog:
-    def __init__(self, owner: str, path: Path):
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+class HubVisits:
+    def __init__(self, hub: TokenClient, owner: str):
+        self.hub = hub
         self.owner = owner
-        self.path = path
-        self._last: dict[str, float] = {}
 
-    def observe(self, handler) -> None:
-        """A tornado ``log_function``: note requests made by anyone but the owner."""
-        user = getattr(handler, "current_user", None)
-        name = getattr(user, "username", None) or getattr(user, "name", None)
-        if not name or name == self.owner or not self.owner:
-            return
-        now = time.time()
-        if now - self._last.get(name, 0) < 60:  # one record a minute per visitor is enough
-            return
-        self._last[name] = now
-        record = {"who": name, "at": now, "path": handler.request.path,
-                  "method": handler.request.method}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
-
-    def records(self) -> list[dict]:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()[-MAX_RECORDS:]
-        except OSError:
+    async def records(self) -> list[dict]:
+        """The visits, oldest first: ``who``, ``server``, ``at`` and ``last_seen`` (seconds
+        since the epoch) and ``seconds`` (how long). Raises what :class:`TokenClient` raises
+        when the hub does not answer."""
+        if not self.hub or not self.owner:
             return []
-        out = []
-        for line in lines:
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-        return out
+        answer = await self.hub.get_json(f"lms/visits?user={quote(self.owner, safe='')}")
+        return [{"who": v["visitor"], "server": v["server"], "at": _epoch(v["started"]),
+                 "last_seen": _epoch(v["last_seen"]), "seconds": v["seconds"]}
+                for v in reversed(answer["visits"])]

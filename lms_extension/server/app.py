@@ -16,7 +16,7 @@ from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Integer, TraitError, Unicode, default, validate
 
 from .. import __version__
-from .access import AccessLog
+from .access import HubVisits
 from .context import bring_in
 from .forwarder import EventForwarder
 from .handlers import ROUTES
@@ -91,7 +91,7 @@ class LmsExtensionApp(ExtensionApp):
                            "before; the server's own shutdown_no_activity_timeout counts when "
                            "shorter.").tag(config=True)
     state_dir = Unicode(help="Folder in the learner's home (which outlives the container) for "
-                        "the event queue, the saved outline and the access log; shared by the "
+                        "the event queue, its lock and the saved outline; shared by the "
                         "learner's servers on the same home volume.").tag(config=True)
     forward_interval = Float(5.0, help="Seconds between tries to forward queued events to the "
                              "LMS service (new events are forwarded at once).").tag(config=True)
@@ -140,7 +140,7 @@ class LmsExtensionApp(ExtensionApp):
     queue: EventQueue
     forwarder: EventForwarder
     outline: OutlineSource
-    access_log: AccessLog
+    visits: HubVisits
     hub_servers: HubServers
 
     def initialize_settings(self):
@@ -165,9 +165,8 @@ class LmsExtensionApp(ExtensionApp):
             max_batch_bytes=self.batch_max_bytes, max_batch_events=self.batch_max_events,
             max_pause=self.max_pause, retry_pause=self.forward_interval,
             on_taken=self.outline.invalidate, logger=self.log)
-        self.access_log = AccessLog(self.user, state / "access.jsonl")
         self.hub_servers = HubServers(TokenClient(self.hub_api_url, self.token), self.user)
-        self._watch_access()
+        self.visits = HubVisits(TokenClient(self.hub_api_url, self.token), self.user)
         if not self.service_url:
             self.log.warning("lms_extension: no LMS_SERVICE_URL; events stay queued")
 
@@ -181,16 +180,6 @@ class LmsExtensionApp(ExtensionApp):
                   int(getattr(self.serverapp, "shutdown_no_activity_timeout", 0) or 0)]
         positive = [t for t in limits if t > 0]
         return min(positive) if positive else 0
-
-    def _watch_access(self) -> None:
-        previous = self.settings.get("log_function")
-
-        def log_function(handler):
-            self.access_log.observe(handler)
-            if previous is not None:
-                previous(handler)
-
-        self.settings["log_function"] = log_function
 
     async def _start_jupyter_server_extension(self, serverapp):
         await super()._start_jupyter_server_extension(serverapp)

@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from urllib.parse import urlencode
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
@@ -172,10 +173,15 @@ class SurveyHandler(LmsHandler):
 
 
 class AccessHandler(LmsHandler):
+    """Who else opened the owner's servers, from the hub's record (see :mod:`.access`)."""
+
     @web.authenticated
     async def get(self):
-        log = self.lms.access_log
-        self.finish(json.dumps({"owner": log.owner, "visits": log.records()}))
+        try:
+            visits = await self.lms.visits.records()
+        except (HTTPClientError, OSError) as exc:
+            raise web.HTTPError(502, f"the hub did not list the visits: {exc}") from None
+        self.finish(json.dumps({"owner": self.lms.visits.owner, "visits": visits}))
 
 
 class ServersHandler(LmsHandler):
@@ -231,6 +237,29 @@ class ServerProgressHandler(LmsHandler):
         self.finish()
 
 
+class SearchHandler(LmsHandler):
+    """Course search: ``?q=…[&course=…][&limit=…]`` forwarded to the LMS service with this
+    server's token; the service's answer (hits, or a 400 naming the parameter) is passed on."""
+
+    @web.authenticated
+    async def get(self):
+        service = self.lms.outline.service
+        if not service:
+            raise web.HTTPError(503, "no LMS_SERVICE_URL is set: the course cannot be searched")
+        query = {name: self.get_argument(name) for name in ("q", "course", "limit")
+                 if self.get_argument(name, None) is not None}
+        try:
+            response = await service.fetch(f"api/search?{urlencode(query)}", raise_error=False)
+        except (OSError, HTTPClientError) as exc:  # not reached, or no answer in time
+            raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
+        if response.code >= 500 or response.code in (401, 403):
+            raise web.HTTPError(503, "the LMS service answered "
+                                f"{message_of(response, str(response.code))}")
+        self.set_status(response.code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(response.body)
+
+
 ROUTES = (
     ("context", ContextHandler),
     ("events", EventsHandler),
@@ -241,4 +270,5 @@ ROUTES = (
     ("servers", ServersHandler),
     (r"servers/([^/]+)/progress", ServerProgressHandler),
     ("activity", ActivityHandler),
+    ("search", SearchHandler),
 )

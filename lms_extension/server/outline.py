@@ -43,6 +43,7 @@ class OutlineSource:
             status = {row["lesson"]: row for row in progress["courses"].get(course["slug"], [])}
             lessons = [{
                 "slug": lesson["slug"], "title": lesson["title"],
+                "titles": lesson.get("titles") or {},
                 "environment": lesson["environment"], "due": lesson.get("due"),
                 "survey": lesson.get("survey"), "completion": lesson["completion"],
                 "notebooks": [f"{course['slug']}/{nb}" for nb in lesson["notebooks"]],
@@ -50,8 +51,10 @@ class OutlineSource:
                 **{k: v for k, v in status.get(lesson["slug"], {}).items() if k != "lesson"},
             } for lesson in course["lessons"]]
             courses.append({"slug": course["slug"], "title": course["title"],
+                            "titles": course.get("titles") or {},
                             "lessons": lessons})
-        return {"version": catalog.get("version"), "user": self.user, "courses": courses}
+        return {"version": catalog.get("version"), "user": self.user, "courses": courses,
+                "due_soon_days": progress.get("due_soon_days")}
 
     async def survey(self, course: str, lesson: str) -> dict:
         """The lesson's survey definition, as the LMS service serves it."""

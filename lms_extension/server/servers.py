@@ -21,6 +21,17 @@ def server_name_for(environment: str) -> str:
     return _NAME_SAFE.sub("-", environment.lower())[:60] or "lesson"
 
 
+def ready_server_for(servers: dict, environment: str, environment_of) -> str | None:
+    """The name of a ready server among ``servers`` (a hub user model's ``servers``) that runs
+    a lesson of ``environment`` (by ``environment_of(lesson key)``), else None: the rule by
+    which a lesson reuses a running server, here and in the hub's lesson links."""
+    for name, model in sorted(servers.items()):
+        running = (model.get("user_options") or {}).get("lesson", "")
+        if model.get("ready") and running and environment_of(running) == environment:
+            return name
+    return None
+
+
 class HubServers:
     def __init__(self, hub: TokenClient, user: str):
         self.hub = hub
@@ -40,10 +51,9 @@ class HubServers:
         ``environment_of(lesson key)``), else the named server of that environment, started
         with ``lesson``. Returns ``{server_name, url, ready}``."""
         servers = await self.servers()
-        for name, model in sorted(servers.items()):
-            running = (model.get("user_options") or {}).get("lesson", "")
-            if model.get("ready") and running and environment_of(running) == environment:
-                return {"server_name": name, "url": model.get("url", ""), "ready": True}
+        ready = ready_server_for(servers, environment, environment_of)
+        if ready is not None:
+            return {"server_name": ready, "url": servers[ready].get("url", ""), "ready": True}
         name = server_name_for(environment)
         current = servers.get(name)
         if current is None:

@@ -21,12 +21,17 @@ from lms_extension.content.wire import MAX_EVENTS_PER_BATCH
 from .content import ContentFollower
 from .content_sync import ContentSync
 from .dashboard import dashboard_routes
+from .learner_pages import learner_routes
 from .db import Cohort, Extension, make_engine, make_sessionmaker
+from .deadlines import extension_days
 from .handlers import routes
 from .hubclient import HubClient
 from .ingest import EventIntake
 from .migrate import SchemaTooOld, ensure_schema, upgrade
 from .progress import mark_delayed
+from .staff import staff_routes
+from .search import CourseSearch
+from .search_pages import search_page_routes
 from .writer import Writer
 
 def _env_int(name: str, default: int) -> int:
@@ -177,6 +182,14 @@ class LmsService(Application):
         writes that change progress run on one writer thread of their own."""
     ).tag(config=True)
 
+    due_soon_days = Float(
+        3.0, min=0,
+        help="""Days before a lesson's due date from which the learner page and the JupyterLab
+        sidebar show "Due today", "Due tomorrow" or "Due in N days" beside a lesson not yet
+        completed (0: no such notices). Published as ``due_soon_days`` in
+        ``GET api/progress/<user>``.""",
+    ).tag(config=True)
+
     dashboard_page_size = Integer(
         100, help="Learners per page of a course's progress table in the dashboard."
     ).tag(config=True)
@@ -215,6 +228,7 @@ class LmsService(Application):
         self.intake = EventIntake(self)
         self.content = ContentFollower(self.content_repo, self.content_ref, self.content_cache_dir)
         self.content_sync = ContentSync(self)
+        self.search = CourseSearch(self)
         with self.sessions() as session:
             self.content.load_live(session)
         self.hub = HubClient(os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api"),
@@ -223,7 +237,9 @@ class LmsService(Application):
         page_auth = HubOAuth(cache_max_age=60)
         hub_prefix = os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/"
         self.web_app = web.Application(
-            routes(self.base_url) + dashboard_routes(self.base_url),
+            routes(self.base_url) + dashboard_routes(self.base_url)
+            + learner_routes(self.base_url) + search_page_routes(self.base_url)
+            + staff_routes(self.base_url),
             hub_auth=self.hub_auth, page_auth=page_auth, lms=self, hub_prefix=hub_prefix,
             cookie_secret=os.urandom(32), login_url=page_auth.login_url, xsrf_cookies=False,
         )
@@ -277,8 +293,7 @@ class LmsService(Application):
                 if base is None:  # out of range (content from before ranges were checked)
                     continue
                 for member in members:
-                    days = extra.get((cohort.group, member, lesson["slug"]),
-                                     extra.get((cohort.group, member, ""), 0.0))
+                    days = extension_days(extra, cohort.group, member, lesson["slug"])
                     key = (member, cohort.course, lesson["slug"])
                     due = add_days(base, days)
                     due_dates[key] = max(due_dates.get(key, due), due)

@@ -17,6 +17,7 @@ from lms_extension.content.redact import redact
 from lms_extension.content.repo import ContentMirror
 from lms_extension.content.survey import Survey
 
+from .content_history import record_refusal
 from .db import ContentVersion
 
 
@@ -46,6 +47,7 @@ class CatalogIndex:
                 "survey": lesson.get("survey"),
                 "due": lesson.get("due"),
                 "title": lesson["title"],
+                "titles": lesson.get("titles") or {},
             }
             for c in data.get("courses", []) for lesson in c["lessons"]
         }
@@ -96,6 +98,7 @@ class ContentFollower:
                 self._publish(session, version, now)
         except ContentError as exc:
             self._refused([str(p) for p in exc.problems])
+            record_refusal(session, self.last_error, now)
         except GitError as exc:
             self._refused([str(exc)])
         except Exception as exc:  # whatever else a commit makes the reading do: refused too

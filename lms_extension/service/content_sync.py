@@ -70,6 +70,7 @@ class ContentSync:
         if status["refused"]:
             self.log.warning("content not published:\n  %s", "\n  ".join(status["refused"]))
         live = status["version"]
+        self.service.search.refresh()  # a new live version: its search index, off the loop
         if live and live != before:
             self.log.info("content version %s is live", live[:12])
             if live != self._announced:

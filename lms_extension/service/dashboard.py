@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import jinja2
@@ -16,7 +17,9 @@ from lms_extension.content.model import SLUG
 from .auth import Viewer
 from .db import Cohort
 from .exports import progress_csv, survey_csv
+from .deadlines import newly_delayed
 from .identicon import identicon_svg
+from .matrix_filters import apply_filters, filter_query, read_filters
 from .refusals import course_refusals
 from .reports import course_or_404, course_progress, survey_responses, survey_results
 
@@ -25,6 +28,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,
 )
 REFUSALS_SHOWN = 20  # on a course's page; all of them through the API
+NEWLY_DELAYED_WINDOW = timedelta(days=7)  # on the front page: learners delayed this recently
 
 
 class PageHandler(HubOAuthenticated, web.RequestHandler):
@@ -68,7 +72,7 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
         page = TEMPLATES.get_template(template).render(
             base=self.service.base_url, hub=hub_prefix, lang=lang, _=i18n.gettext(lang),
             localized=lambda value: i18n.localized(value, lang),
-            languages=i18n.LANGUAGE_NAMES, **context)
+            languages=i18n.LANGUAGE_NAMES, here=self.request.uri, **context)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(page)
 
@@ -86,6 +90,10 @@ class HomePage(PageHandler):
     @web.authenticated
     async def get(self):
         viewer = await self.viewer()
+        if not (viewer.admin or viewer.is_instructor):  # a learner: their own page
+            from .learner_pages import show_learner_page
+
+            return await show_learner_page(self, viewer, viewer.name)
         index = self.service.content.index
         cohorts = await self.service.run_db(lambda s: list(s.scalars(select(Cohort))))
         cohorts = [c for c in cohorts if viewer.teaches_cohort(c.group)]
@@ -96,7 +104,9 @@ class HomePage(PageHandler):
             courses = [c for c in courses if c["slug"] in taught]
         self.render_page("home.html", viewer=viewer, courses=courses, cohorts=cohorts,
                          staff=viewer.admin or viewer.is_instructor,
-                         content=self.service.content.status() if viewer.admin else None)
+                         content=self.service.content.status() if viewer.admin else None,
+                         newly_delayed=await newly_delayed(self.service, viewer,
+                                                           NEWLY_DELAYED_WINDOW))
 
 
 class CoursePage(PageHandler):
@@ -104,6 +114,8 @@ class CoursePage(PageHandler):
     async def get(self, course):
         viewer = await self.viewer()
         data = await course_progress(self.service, viewer, course)
+        filters = read_filters(self, data)
+        data = apply_filters(data, filters)
         index = self.service.content.index
         lessons = index.courses[course]["lessons"]
         size = self.service.dashboard_page_size
@@ -116,14 +128,17 @@ class CoursePage(PageHandler):
         shown = learners[(number - 1) * size: number * size]
         refused = await course_refusals(self.service, viewer, course, REFUSALS_SHOWN)
         self.render_page("course.html", viewer=viewer, data=data, lessons=lessons,
-                         title=index.courses[course]["title"], rows=shown, page=number,
-                         pages=pages, first=(number - 1) * size + 1, refusals=refused)
+                         title=index.courses[course].get("titles") or index.courses[course]["title"],
+                         rows=shown, page=number,
+                         pages=pages, first=(number - 1) * size + 1, refusals=refused,
+                         filters=filters, filter_query=filter_query(filters))
 
 
 class CourseCsv(PageHandler):
     @web.authenticated
     async def get(self, course):
         data = await course_progress(self.service, await self.viewer(), course)
+        data = apply_filters(data, read_filters(self, data))
         self.send_csv(f"{course}-progress.csv", progress_csv(data))
 
 
@@ -142,7 +157,21 @@ class SurveyPage(PageHandler):
         course_or_404(self.service, course)
         data = await survey_results(self.service, viewer, course, lesson)
         self.render_page("survey.html", viewer=viewer, data=data,
-                         lesson_title=self.service.content.index.lesson(course, lesson)["title"])
+                         lesson_title=self.service.content.index.lesson(course, lesson)["titles"]
+                         or self.service.content.index.lesson(course, lesson)["title"])
+
+
+class LanguageSwitch(PageHandler):
+    """``lang?to=ko&next=/path``: remember the language (the ``lms-lang`` cookie, read by the
+    dashboard and the hub's pages alike) and go back to ``next``, a path on this site."""
+
+    @web.authenticated
+    async def get(self):
+        to = self.get_argument("to", "")
+        if to not in i18n.LANGUAGES:
+            raise web.HTTPError(400, f"to: must be one of {', '.join(i18n.LANGUAGES)}")
+        self.set_cookie(i18n.COOKIE, to, path="/", expires_days=365, samesite="Lax")
+        self.redirect(i18n.safe_next(self.get_argument("next", ""), self.service.base_url))
 
 
 class IdenticonHandler(PageHandler):
@@ -163,5 +192,6 @@ def dashboard_routes(base: str) -> list[tuple]:
         (rf"{root}/courses/({SLUG})/surveys/({SLUG})", SurveyPage),
         (rf"{root}/courses/({SLUG})/surveys/({SLUG})/answers\.csv", SurveyCsv),
         (rf"{root}/identicon/([^/]+)\.svg", IdenticonHandler),
+        (rf"{root}/lang", LanguageSwitch),
     ]
 

@@ -50,7 +50,9 @@ class Cohort(Base):
 
 
 class Extension(Base):
-    """Extra days for one learner in one cohort (one lesson, or every lesson when lesson='')."""
+    """Extra days for one learner in one cohort, or for the whole cohort when user='' (one
+    lesson, or every lesson when lesson=''). A learner's days add to the cohort's; at either
+    level a lesson's own entry replaces the entry for every lesson."""
 
     __tablename__ = "extensions"
     group: Mapped[str] = mapped_column(ForeignKey("cohorts.group", ondelete="CASCADE"),
@@ -89,6 +91,7 @@ class Progress(Base):
     active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     cells_ok: Mapped[list] = mapped_column(JSON, default=list)  # ids of cells run without error
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    delayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class SurveyResponse(Base):
@@ -129,6 +132,17 @@ class Refusal(Base):
     source: Mapped[str] = mapped_column(String(16), default=SOURCE_SERVICE,
                                         server_default=SOURCE_SERVICE)
     report_id: Mapped[str | None] = mapped_column(String(80))
+
+
+class ContentRefusal(Base):
+    """A commit of the content repo that was refused, with the validator's lines: when it was
+    first and last refused (each sync of a broken ``ref`` refuses it again)."""
+
+    __tablename__ = "content_refusals"
+    commit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    lines: Mapped[list] = mapped_column(JSON)
 
 
 class WebhookDelivery(Base):

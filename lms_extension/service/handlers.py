@@ -13,14 +13,19 @@ from tornado import web
 from lms_extension.content.model import SLUG
 
 from .auth import ApiHandler
+from .cohort_admin import instructors_group
 from .content_api import CatalogHandler, ContentHandler, ContentSyncHandler
+from .deadlines import extension_row
 from .db import Cohort, Extension, Progress, SurveyResponse
 from .openapi import openapi_document
+from .staff_api import create_from_api
 from .ingest import read_envelope
-from .payloads import CohortIn, ExtensionIn, PayloadError, SurveyIn, parse
+from .payloads import CohortIn, PayloadError, SurveyIn, parse
 from .progress import NOT_STARTED, as_utc
 from .refusals import CourseRefusalsHandler, RefusalReportsHandler, UserRefusalsHandler
 from .reports import course_progress, survey_or_404, survey_results
+from .visits import UserVisitsHandler
+from .search import SearchHandler
 from .webhook import WebhookHandler
 
 NAME = r"[^/]+"
@@ -83,7 +88,8 @@ class UserProgressHandler(ApiHandler):
             return {**progress_row(by_key.get((course, slug)), slug),
                     "due": when.isoformat() if when else None}
 
-        self.send({"user": user, "version": index.sha or None, "courses": {
+        self.send({"user": user, "version": index.sha or None,
+                   "due_soon_days": self.service.due_soon_days, "courses": {
             course: [row(course, slug) for slug in index.lesson_slugs(course)]
             for course in index.courses}})
 
@@ -100,6 +106,9 @@ class CohortsHandler(ApiHandler):
             {"group": c.group, "course": c.course, "start": as_utc(c.start)}
             for c in cohorts if self.viewer.teaches_cohort(c.group)]})
 
+    async def post(self):
+        await create_from_api(self)
+
 
 class CohortHandler(JsonBodyMixin, ApiHandler):
     async def get(self, group):
@@ -112,8 +121,8 @@ class CohortHandler(JsonBodyMixin, ApiHandler):
             select(Extension).where(Extension.group == group))))
         self.send({"group": group, "course": cohort.course, "start": as_utc(cohort.start),
                    "members": await self.service.hub.members(group),
-                   "extensions": [{"user": e.user, "lesson": e.lesson, "days": e.days}
-                                  for e in extensions]})
+                   "instructors": await self.service.hub.members(instructors_group(group)),
+                   "extensions": [extension_row(e) for e in extensions]})
 
     async def put(self, group):
         self.require_admin()
@@ -131,24 +140,6 @@ class CohortHandler(JsonBodyMixin, ApiHandler):
         await self.service.run_db(lambda s: s.execute(delete(Cohort).where(Cohort.group == group)))
         self.set_status(204)
         self.finish()
-
-
-class ExtensionHandler(JsonBodyMixin, ApiHandler):
-    async def put(self, group, user):
-        if not (self.viewer.admin or (self.viewer.teaches is not None
-                                      and group in self.viewer.teaches)):
-            self.forbid(f"the deadlines of cohort {group}")
-        body = self.body_as(ExtensionIn)
-        cohort = await self.service.run_db(lambda s: s.get(Cohort, group))
-        if cohort is None:
-            raise web.HTTPError(404, f"group: {group!r} is not a cohort")
-        if user not in await self.service.hub.members(group):
-            raise web.HTTPError(400, f"user: {user!r} is not in cohort {group!r}")
-        if body.lesson and self.service.content.index.lesson(cohort.course, body.lesson) is None:
-            raise web.HTTPError(400, f"lesson: no lesson {body.lesson!r} in {cohort.course}")
-        await self.service.run_db(lambda s: s.merge(
-            Extension(group=group, user=user, lesson=body.lesson, days=body.days)))
-        self.send({"group": group, "user": user, "lesson": body.lesson, "days": body.days})
 
 
 class SurveyHandler(JsonBodyMixin, ApiHandler):
@@ -196,14 +187,15 @@ def routes(base: str) -> list[tuple]:
         (rf"{api}/content/webhook", WebhookHandler),
         (rf"{api}/events", EventsHandler),
         (rf"{api}/progress/({NAME})", UserProgressHandler),
+        (rf"{api}/visits/({NAME})", UserVisitsHandler),
         (rf"{api}/courses/({SLUG})/progress", CourseProgressHandler),
         (rf"{api}/courses/({SLUG})/refusals", CourseRefusalsHandler),
         (rf"{api}/refusals", RefusalReportsHandler),
         (rf"{api}/refusals/({NAME})", UserRefusalsHandler),
         (rf"{api}/cohorts", CohortsHandler),
         (rf"{api}/cohorts/({NAME})", CohortHandler),
-        (rf"{api}/cohorts/({NAME})/extensions/({NAME})", ExtensionHandler),
         (rf"{api}/surveys/({SLUG})/({SLUG})", SurveyHandler),
         (rf"{api}/surveys/({SLUG})/({SLUG})/results", SurveyResultsHandler),
         (rf"{api}/deadlines/run", DeadlinesHandler),
+        (rf"{api}/search", SearchHandler),
     ]

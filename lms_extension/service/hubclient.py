@@ -36,6 +36,10 @@ class HubClient:
         model = await self._get(f"/groups/{quote(group, safe='')}")
         return sorted(model["users"]) if model else []
 
+    def forget(self, group: str) -> None:
+        """Drop the cached members of ``group`` (after the service changed them)."""
+        self._cache.pop(f"/groups/{quote(group, safe='')}", None)
+
     async def group_exists(self, group: str) -> bool:
         self._cache.pop(f"/groups/{quote(group, safe='')}", None)
         return await self._get(f"/groups/{quote(group, safe='')}") is not None

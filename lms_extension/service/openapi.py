@@ -16,6 +16,7 @@ from lms_extension.content.wire import (
 
 from .content_api import ContentSyncIn
 from .payloads import CohortIn, ExtensionIn, SurveyIn
+from .staff_api import STAFF_SCHEMAS, staff_openapi_paths
 
 TOKEN = [{"hubToken": []}]
 
@@ -95,6 +96,10 @@ def openapi_document(base_url: str) -> dict:
                          "ServiceLimits)")},
         "/events": {"post": _events_op()},
         "/progress/{user}": {"get": _op("A learner's status in every lesson", who=learner_self)},
+        "/visits/{user}": {"get": _op(
+            "Who else opened the learner's servers, as the hub recorded it: visitor, server, "
+            "started, last_seen, seconds; newest first (502: the hub did not answer)",
+            who=learner_self)},
         "/courses/{course}/progress": {"get": _op(
             "Progress matrix, delayed learners and completion funnel of a course", who=staff)},
         "/courses/{course}/refusals": {"get": _op(
@@ -108,20 +113,25 @@ def openapi_document(base_url: str) -> dict:
             "get": _op("A cohort with its members and deadline extensions", who=staff),
             "put": _op("Bind a hub group to a course with a start date", CohortIn, who="admins"),
             "delete": _op("Unbind a cohort", who="admins")},
-        "/cohorts/{group}/extensions/{user}": {"put": _op(
-            "Give a learner extra days (one lesson, or all)", ExtensionIn, who=staff)},
         "/surveys/{course}/{lesson}": {
             "get": _op("The lesson's survey and the caller's answers"),
             "put": _op("Answer (or change the answers to) the lesson's survey", SurveyIn)},
         "/surveys/{course}/{lesson}/results": {"get": _op("Aggregated answers", who=staff)},
         "/deadlines/run": {"post": _op("Mark lessons past their due date as delayed now",
                                        who="admins")},
+        "/search": {"get": _op(
+            "Search lesson titles and notebook text (markdown and code) of the live content "
+            "version: ?q= (1 to 200 characters), optional course= and limit= (1 to 100, "
+            "default 20). Title hits first; each hit names its course, lesson, title, "
+            "notebook, cell (index and id), a snippet and where the match is in it")},
     }
+    for path, ops in staff_openapi_paths(_op).items():
+        paths.setdefault(path, {}).update(ops)
     paths["/content/sync"]["post"]["requestBody"]["required"] = False
     schemas = {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
                for m in (EventBatch, BatchResult, Refusal, EnvelopeError, ServiceLimits,
                          RefusalReports, RefusalReport, ReportsResult, CohortIn, ExtensionIn,
-                         SurveyIn, ContentSyncIn)}
+                         SurveyIn, ContentSyncIn, *STAFF_SCHEMAS)}
     for schema in list(schemas.values()):
         schemas.update(schema.pop("$defs", {}))
     return {

@@ -120,10 +120,13 @@ def mark_delayed(session: Session, index: CatalogIndex, due_dates: dict[tuple, d
 
     ``due_dates`` maps (user, course, lesson) to that learner's due date. Returns how many
     lessons turned delayed. Runs on the single writer: a completion stored before it is seen
-    (and stays completed), one stored after it turns the delayed lesson completed.
+    (and stays completed), one stored after it turns the delayed lesson completed. A delayed
+    lesson whose due date moved into the future (an extension) is delayed no more
+    (:func:`lift_delays`).
     """
     if not due_dates:
         return 0
+    lift_delays(session, due_dates, now)
     past = {key for key, due in due_dates.items() if due <= now}
     rows = {
         (r.user, r.course, r.lesson): r
@@ -136,9 +139,29 @@ def mark_delayed(session: Session, index: CatalogIndex, due_dates: dict[tuple, d
         row = rows.get(key)
         if row is None:
             session.add(Progress(user=key[0], course=key[1], lesson=key[2], status=DELAYED,
-                                 active_seconds=0.0, cells_ok=[], errors=0))
+                                 active_seconds=0.0, cells_ok=[], errors=0, delayed_at=now))
             changed += 1
         elif row.status == IN_PROGRESS:
             row.status = DELAYED
+            row.delayed_at = now
             changed += 1
     return changed
+
+
+def lift_delays(session: Session, due_dates: dict[tuple, datetime], now: datetime) -> int:
+    """Delayed lessons whose learner's due date is now in the future are delayed no more:
+    in progress again, or not started (no row) when the learner never opened them. Returns
+    how many."""
+    lifted = 0
+    for row in session.scalars(select(Progress).where(Progress.status == DELAYED)
+                               .with_for_update()):
+        due = due_dates.get((row.user, row.course, row.lesson))
+        if due is None or due <= now:
+            continue
+        if row.first_opened is None:
+            session.delete(row)
+        else:
+            row.status = IN_PROGRESS
+            row.delayed_at = None
+        lifted += 1
+    return lifted

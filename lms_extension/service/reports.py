@@ -114,7 +114,8 @@ async def course_progress(service, viewer: Viewer, course: str) -> dict:
     funnel = []
     for slug in slugs:
         started, completed, med = by_lesson.get(slug, (0, 0, None))
-        funnel.append({"lesson": slug, "title": index.lesson(course, slug)["title"],
+        info = index.lesson(course, slug)
+        funnel.append({"lesson": slug, "title": info["title"], "titles": info.get("titles") or {},
                        "started": started, "completed": completed,
                        "median_active_seconds": med})
     return {"course": course, "lessons": slugs,
@@ -146,7 +147,7 @@ async def survey_results(service, viewer: Viewer, course: str, lesson: str) -> d
     for question in survey.questions:
         answers = [r.answers[question.id] for r in rows if question.id in r.answers]
         entry = {"id": question.id, "type": question.type, "text": question.text,
-                 "answered": len(answers)}
+                 "texts": question.texts, "answered": len(answers)}
         if question.type == "text":
             entry["answers"] = answers
         else:
@@ -155,6 +156,8 @@ async def survey_results(service, viewer: Viewer, course: str, lesson: str) -> d
             flat = Counter(str(a) for v in answers for a in (v if isinstance(v, list) else [v]))
             entry["counts"] = {option: flat[option] for option in options if flat[option]}
             entry["options"] = options
+            entry["labels"] = getattr(question, "labels", [])
         results.append(entry)
-    return {"course": course, "lesson": lesson, "title": survey.title, "responses": len(rows),
+    return {"course": course, "lesson": lesson, "title": survey.title, "titles": survey.titles,
+            "responses": len(rows),
             "questions": results}

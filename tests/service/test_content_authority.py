@@ -70,8 +70,8 @@ def escaping_symlink(course: Path) -> None:
 
 
 def deep_nesting(course: Path) -> None:
-    edit(course, "title: Deep learning basics\n",
-         "title: Deep learning basics\nextra: " + "[" * 30 + "]" * 30 + "\n")
+    edit(course, "slug: dl-basics\n",
+         "slug: dl-basics\nextra: " + "[" * 30 + "]" * 30 + "\n")
 
 
 def huge_offset(course: Path) -> None:
@@ -193,7 +193,7 @@ def test_bad_commits_are_refused_by_both_and_the_next_good_one_goes_live(followi
     # a learner sees none of it on the hub
     assert hub_content(hub, lms, "lena").status_code == 403
     fixed = remote.commit("the title, better", lambda c: edit(
-        c, "title: Deep learning basics", "title: Deep learning, the basics"), base=first)
+        c, "en: Deep learning basics", "en: Deep learning, the basics"), base=first)
     wait_for("the hub taking the next good commit",
              lambda: hub_content(hub, lms).json()["version"] == fixed, hub, timeout=30)
     assert service_content(lms) == {"version": fixed, "refused": []}

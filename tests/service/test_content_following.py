@@ -67,8 +67,8 @@ def test_broken_commits_are_refused_and_good_ones_go_live(following):
     catalog = requests.get(f"{api}/catalog", headers=admin).json()
     assert catalog["version"] == first and catalog["courses"][0]["lessons"][0]["environment"] == "python"
 
-    manifest.write_text(good_text.replace("title: Deep learning basics",
-                                          "title: Deep learning, the basics"))
+    manifest.write_text(good_text.replace("en: Deep learning basics",
+                                          "en: Deep learning, the basics"))
     fixed = publish(src, remote, "a better title")
     r = requests.post(f"{api}/content/sync", headers=admin, timeout=60)
     assert r.json() == {"version": fixed, "refused": []}

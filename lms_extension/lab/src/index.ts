@@ -1,7 +1,9 @@
 /** The course platform's JupyterLab extension: one plugin per feature around a shared model. */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { capturePlugin } from './capture';
+import { languageOf } from './localize';
 import { CourseModel, ICourseModel } from './model';
 import { navigationPlugin } from './navigation';
 import { noticesPlugin } from './notices';
@@ -15,7 +17,9 @@ const modelPlugin: JupyterFrontEndPlugin<ICourseModel> = {
   description: 'The course outline and lesson context from the server extension.',
   autoStart: true,
   provides: ICourseModelToken,
-  activate: (_app: JupyterFrontEnd): ICourseModel => new CourseModel(window.localStorage)
+  requires: [ITranslator],
+  activate: (_app: JupyterFrontEnd, translator: ITranslator): ICourseModel =>
+    new CourseModel(window.localStorage, languageOf(translator))
 };
 
 export default [

@@ -34,6 +34,8 @@ export interface IOutline {
   error?: string;
   /** Events of this learner still waiting to reach the LMS service: statuses may be behind. */
   pending_events?: number;
+  /** Days ahead of a due date from which a lesson shows "Due in N days" (the service's setting). */
+  due_soon_days?: number | null;
 }
 
 export interface ILessonRef {
@@ -101,6 +103,31 @@ export function formatDue(due?: string | null): string {
   }
   const date = new Date(due);
   return isNaN(date.getTime()) ? '' : date.toISOString().slice(0, 10);
+}
+
+/** Days ahead of a due date from which the sidebar marks a lesson due soon, when the LMS
+ * service names none (its `due_soon_days` setting has the same default). */
+export const DUE_SOON_DAYS = 3;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Calendar days (in the learner's time zone) until the lesson is due: 0 today, 1 tomorrow; null
+ * when it is completed or delayed, has no due date, or is due later than `windowDays` after
+ * `now` (or already past).
+ */
+export function dueInDays(lesson: ILesson, now: Date, windowDays: number = DUE_SOON_DAYS): number | null {
+  const status = statusOf(lesson);
+  if (!lesson.due || status === 'completed' || status === 'delayed') {
+    return null;
+  }
+  const due = new Date(lesson.due);
+  const left = due.getTime() - now.getTime();
+  if (isNaN(left) || left < 0 || left > windowDays * DAY_MS) {
+    return null;
+  }
+  const day = (d: Date): number => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+  return Math.round((day(due) - day(now)) / DAY_MS);
 }
 
 /** Lessons whose status turned 'completed' between two outlines (by `course/lesson`). */

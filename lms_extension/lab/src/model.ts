@@ -11,6 +11,7 @@ import {
   newEventId
 } from './batcher';
 import { ILessonRef, IOutline, findLesson, lessonForPath, newlyCompleted } from './logic';
+import { localizeOutline } from './localize';
 
 /** What the server extension says about this server (`/lms/api/context`). */
 export interface IContext {
@@ -58,7 +59,8 @@ const PENDING_FIRST_WAIT_MS = 2000;
 const PENDING_MAX_WAIT_MS = 8000;
 
 export class CourseModel implements ICourseModel {
-  constructor(store: Storage) {
+  constructor(store: Storage, lang = 'en') {
+    this._lang = lang;
     this._batcher = new EventBatcher({
       store,
       send: async events => {
@@ -96,7 +98,7 @@ export class CourseModel implements ICourseModel {
   async refresh(): Promise<void> {
     let outline: IOutline;
     try {
-      outline = await requestAPI<IOutline>('outline', {}, false);
+      outline = localizeOutline(await requestAPI<IOutline>('outline', {}, false), this._lang);
     } catch (error) {
       outline = { ...this._outline, stale: true, error: String(error) };
     }
@@ -168,6 +170,7 @@ export class CourseModel implements ICourseModel {
   }
 
   private _context: IContext | null = null;
+  private _lang: string;
   private _outline: IOutline = { courses: [] };
   private _hasOutline = false;
   private _batcher: EventBatcher;

@@ -29,7 +29,8 @@ interface IUpdateInfo {
 
 interface IAccess {
   owner: string;
-  visits: { who: string; at: number; path: string }[];
+  // the hub's record of visits by others, oldest first (times in seconds since the epoch)
+  visits: { who: string; server: string; at: number; last_seen: number; seconds: number }[];
 }
 
 function short(version: string): string {
@@ -107,9 +108,13 @@ function watchAccess(trans: TranslationBundle): void {
       return;
     }
     localStorage.setItem(SEEN_ACCESS_KEY, String(Math.max(...fresh.map(v => v.at))));
-    const who = [...new Set(fresh.map(v => v.who))].join(', ');
-    const when = new Date(fresh[fresh.length - 1].at * 1000).toLocaleString();
-    Notification.warning(trans.__('%1 opened this server (last at %2).', who, when), { autoClose: false });
+    for (const visit of fresh) {
+      const when = new Date(visit.at * 1000).toLocaleString();
+      const minutes = String(Math.max(1, Math.round(visit.seconds / 60)));
+      Notification.warning(trans.__('%1 opened your server at %2 (about %3 min).', visit.who, when, minutes), {
+        autoClose: false
+      });
+    }
   };
   void check();
   setInterval(() => void check(), ACCESS_POLL_MS);

@@ -6,8 +6,18 @@ import * as React from 'react';
 
 import courseSvg from '../style/icons/course.svg';
 
-import { courseProgress, formatDue, ICourse, ILesson, progressPercent, statusOf } from './logic';
+import {
+  courseProgress,
+  DUE_SOON_DAYS,
+  dueInDays,
+  formatDue,
+  ICourse,
+  ILesson,
+  progressPercent,
+  statusOf
+} from './logic';
 import { ICourseModel } from './model';
+import { CourseSearch } from './search';
 import { COMMANDS, DOMAIN, ICourseModelToken, PLUGIN } from './tokens';
 
 const courseIcon = new LabIcon({ name: 'lms-course:course', svgstr: courseSvg });
@@ -32,10 +42,19 @@ function statusLabel(trans: TranslationBundle, status: string): string {
   }
 }
 
+function dueSoonLabel(trans: TranslationBundle, days: number): string {
+  if (days === 0) {
+    return trans.__('Due today');
+  }
+  return days === 1 ? trans.__('Due tomorrow') : trans.__('Due in %1 days', days);
+}
+
 interface ILessonRowProps {
   course: ICourse;
   lesson: ILesson;
   current: boolean;
+  /** Days ahead of a due date from which the lesson is marked due soon. */
+  dueSoonDays: number;
   trans: TranslationBundle;
   open: () => void;
 }
@@ -44,6 +63,7 @@ function LessonRow(props: ILessonRowProps): JSX.Element {
   const { lesson, trans } = props;
   const status = statusOf(lesson);
   const due = formatDue(lesson.due);
+  const dueIn = dueInDays(lesson, new Date(), props.dueSoonDays);
   const percent = progressPercent(lesson);
   return (
     <li
@@ -59,6 +79,7 @@ function LessonRow(props: ILessonRowProps): JSX.Element {
       </button>
       <div className="lms-Lesson-meta">
         {status === 'delayed' && <span className="lms-Badge lms-Badge-delayed">{trans.__('Delayed')}</span>}
+        {dueIn !== null && <span className="lms-Badge lms-Badge-due">{dueSoonLabel(trans, dueIn)}</span>}
         {due && <span className="lms-Lesson-due">{trans.__('Due %1', due)}</span>}
         <span className="lms-Lesson-percent" aria-label={trans.__('Progress')}>
           {percent}%
@@ -98,6 +119,7 @@ function Outline(props: { model: ICourseModel; app: JupyterFrontEnd; trans: Tran
                 course={course}
                 lesson={lesson}
                 trans={trans}
+                dueSoonDays={outline.due_soon_days ?? DUE_SOON_DAYS}
                 current={context?.course === course.slug && context?.lesson === lesson.slug}
                 open={() =>
                   void app.commands.execute(COMMANDS.openLesson, { course: course.slug, lesson: lesson.slug })
@@ -115,7 +137,8 @@ class CourseSidebar extends ReactWidget {
   constructor(
     private _model: ICourseModel,
     private _app: JupyterFrontEnd,
-    private _trans: TranslationBundle
+    private _trans: TranslationBundle,
+    private _language = 'en'
   ) {
     super();
     this.id = 'lms-course-sidebar';
@@ -126,14 +149,17 @@ class CourseSidebar extends ReactWidget {
 
   render(): JSX.Element {
     return (
-      <UseSignal signal={this._model.changed}>
-        {() => (
-          <>
-            <h1 className="lms-Sidebar-title">{this._trans.__('Course')}</h1>
-            <Outline model={this._model} app={this._app} trans={this._trans} />
-          </>
-        )}
-      </UseSignal>
+      <>
+        <CourseSearch app={this._app} trans={this._trans} language={this._language} />
+        <UseSignal signal={this._model.changed}>
+          {() => (
+            <>
+              <h1 className="lms-Sidebar-title">{this._trans.__('Course')}</h1>
+              <Outline model={this._model} app={this._app} trans={this._trans} />
+            </>
+          )}
+        </UseSignal>
+      </>
     );
   }
 }
@@ -145,7 +171,7 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
   requires: [ICourseModelToken, ITranslator],
   activate: (app: JupyterFrontEnd, model: ICourseModel, translator: ITranslator) => {
     const trans = translator.load(DOMAIN);
-    const sidebar = new CourseSidebar(model, app, trans);
+    const sidebar = new CourseSidebar(model, app, trans, translator.languageCode);
     app.shell.add(sidebar, 'left', { rank: 50 });
     // after the layout is restored, which would otherwise bring back another panel
     void Promise.all([model.ready, app.restored]).then(() => {

@@ -7,6 +7,7 @@ import * as React from 'react';
 
 import { requestAPI } from './api';
 import { answerProblems, Answers, cleanAnswers, dueReminders, ISurvey, ISurveyQuestion, Postponed } from './logic';
+import { ILocalizedQuestion, languageOf, localizeSurvey } from './localize';
 import { ICourseModel } from './model';
 import { COMMANDS, DOMAIN, ICourseModelToken, PLUGIN } from './tokens';
 
@@ -42,7 +43,7 @@ function Question(props: {
     const chosen = Array.isArray(value) ? value : [];
     input = (
       <div className="lms-Choices">
-        {(q.options ?? []).map(option => (
+        {(q.options ?? []).map((option, i) => (
           <label key={option} className="lms-Choice">
             {q.type === 'single' ? (
               <input type="radio" name={name} value={option} checked={value === option} onChange={() => set(option)} />
@@ -55,7 +56,7 @@ function Question(props: {
                 onChange={e => set(e.target.checked ? [...chosen, option] : chosen.filter(o => o !== option))}
               />
             )}
-            {option}
+            {(q as ILocalizedQuestion).option_labels?.[i] ?? option}
           </label>
         ))}
       </div>
@@ -158,6 +159,7 @@ export const surveyPlugin: JupyterFrontEndPlugin<void> = {
       let survey: ISurvey;
       try {
         ({ survey } = await requestAPI<{ survey: ISurvey }>(`surveys/${course}/${lesson}`));
+        survey = localizeSurvey(survey, languageOf(translator));
       } catch (error) {
         Notification.warning(trans.__('The survey for “%1” could not be loaded: %2', ref.lesson.title, String(error)), {
           autoClose: 8000

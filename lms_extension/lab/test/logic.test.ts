@@ -7,7 +7,9 @@ import {
   courseProgress,
   dueReminders,
   findLesson,
+  dueInDays,
   formatDue,
+  ILesson,
   IOutline,
   ISurvey,
   lessonForPath,
@@ -72,6 +74,29 @@ test('due dates show as days; nonsense shows nothing', () => {
   assert.equal(formatDue('2026-12-01T23:00:00+00:00'), '2026-12-01');
   assert.equal(formatDue('soon'), '');
   assert.equal(formatDue(null), '');
+});
+
+test('a lesson due within the window counts the calendar days left; done or late ones none', () => {
+  const lesson = (due: string | null, status?: ILesson['status']): ILesson => ({
+    slug: 'l',
+    title: 'L',
+    environment: 'python',
+    due,
+    status,
+    completion: { rule: 'executed', fraction: 1 },
+    notebooks: []
+  });
+  const now = new Date(2026, 10, 24, 9, 0);
+  const at = (day: number, hour: number): string => new Date(2026, 10, day, hour, 0).toISOString();
+  assert.equal(dueInDays(lesson(at(24, 23)), now), 0);
+  assert.equal(dueInDays(lesson(at(25, 1)), now), 1);
+  assert.equal(dueInDays(lesson(at(26, 20), 'in_progress'), now), 2);
+  assert.equal(dueInDays(lesson(at(28, 8)), now), null); // beyond three days
+  assert.equal(dueInDays(lesson(at(28, 8)), now, 5), 4);
+  assert.equal(dueInDays(lesson(at(24, 8)), now), null); // already past
+  assert.equal(dueInDays(lesson(at(25, 8), 'completed'), now), null);
+  assert.equal(dueInDays(lesson(at(25, 8), 'delayed'), now), null);
+  assert.equal(dueInDays(lesson(null), now), null);
 });
 
 test('the version handshake names both versions on a mismatch', () => {
