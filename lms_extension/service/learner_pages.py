@@ -10,7 +10,6 @@ same 403 whether the name exists or not (:meth:`.auth.Viewer.may_see`).
 
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from lms_extension import i18n
 from .dashboard import PageHandler
 from .db import Cohort, Event, Progress, SurveyResponse
 from .progress import COMPLETED, DELAYED, NOT_STARTED, as_utc
+from .visits import VisitsUnavailable, visits_of
 
 NAME = r"[^/]+"
 TIMELINE_DAYS = 60  # days of activity shown on the page, newest first
@@ -122,16 +122,13 @@ def timeline(rows: list[tuple]) -> list[dict]:
 
 
 async def server_visits(service, user: str) -> list[dict] | None:
-    """Visits by others to ``user``'s servers, as the hub side records them; None where this
-    service has no record of visits."""
+    """Visits by others to ``user``'s servers, newest first, as the hub records them; None
+    when the hub cannot say just now (the rest of the page still shows)."""
     try:
-        from .visits import visits_of
-    except ImportError:
+        return await visits_of(service, user)
+    except VisitsUnavailable as exc:
+        service.log.warning("learner page of %s: %s", user, exc)
         return None
-    visits = visits_of(service, user)
-    if inspect.isawaitable(visits):
-        visits = await visits
-    return list(visits)
 
 
 async def learner_page_data(service, user: str, lang_localized, hub_url: str) -> dict:

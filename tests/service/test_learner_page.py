@@ -119,6 +119,8 @@ def test_survey_answers_and_the_activity_timeline(cohort):
     assert "opened" in python and "cells run" not in python
     # an instructor reads the page; the lesson links that start servers are the learner's own
     assert "/hub/lms/open/" not in text
+    # the hub's record of visits to her servers, which has none
+    assert 'id="visits">Nobody else has opened these servers.' in text
 
 
 def test_the_page_in_korean(cohort):
