@@ -36,8 +36,8 @@ def current_language() -> str:
 
 
 def template_vars() -> dict:
-    """For ``c.JupyterHub.template_vars``: ``lms_lang``, ``lms_languages`` and ``lms_`` (the page texts' translation) for
-    the request being answered."""
+    """For ``c.JupyterHub.template_vars``: ``lms_lang``, ``lms_languages`` and ``lms_`` (the
+    page texts' translation) for the request being answered."""
     return {
         "lms_lang": lambda user: current_language(),
         "lms_languages": i18n.LANGUAGE_NAMES,

@@ -58,7 +58,7 @@ def check_text(value: object, max_length: int, empty: bool = False) -> str | Tex
     raise _fail(f"must be a string or a mapping of language ({', '.join(LANGUAGES)}) to text")
 
 
-def Text(max_length: int, empty: bool = False):  # noqa: N802 - a type, as pydantic's own constrained types
+def Text(max_length: int, empty: bool = False):  # noqa: N802 - used as a type
     """A course text field: a string, or a ``{language: text}`` mapping that the model turns
     into the default language's string plus the mapping in the sibling field."""
     return Annotated[str, PlainValidator(lambda v: check_text(v, max_length, empty),

@@ -128,7 +128,8 @@ class CoursePage(PageHandler):
         shown = learners[(number - 1) * size: number * size]
         refused = await course_refusals(self.service, viewer, course, REFUSALS_SHOWN)
         self.render_page("course.html", viewer=viewer, data=data, lessons=lessons,
-                         title=index.courses[course].get("titles") or index.courses[course]["title"],
+                         title=(index.courses[course].get("titles")
+                                or index.courses[course]["title"]),
                          rows=shown, page=number,
                          pages=pages, first=(number - 1) * size + 1, refusals=refused,
                          filters=filters, filter_query=filter_query(filters))

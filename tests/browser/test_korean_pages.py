@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ..spawn.accounts import login
+from ..spawn.accounts import login, open_lesson
 from .conftest import with_session_cookies
 
 USER = "koreanlearner"
@@ -62,8 +62,7 @@ def test_the_dashboard_in_korean_then_english(hub, korean):
 
 def test_the_sidebar_shows_the_korean_lesson_title(hub, korean, account):
     session = account
-    r = session.get(f"{hub.url}/hub/spawn?lesson=dl-basics/numpy-basics", timeout=180)
-    assert r.status_code == 200, r.text[:500]
+    open_lesson(hub.url, session, USER, "dl-basics/numpy-basics")
     r = hub.server_request(
         "PUT", USER, "lab/api/settings/@jupyterlab/translation-extension:plugin",
         data=json.dumps({"raw": json.dumps({"locale": "ko_KR"})}))
