@@ -8,8 +8,9 @@ answers until the new one is ready.
 Matching: the query is case-folded and split on white space; a hit is one text (a lesson's
 title, or one cell) that holds every word. A word matches where it starts a word of the text
 (token prefix) or, ranked lower, anywhere inside a word (substring: Korean often joins words,
-e.g. 자동미분 holds 미분). Title hits come first, then markdown, then code; ties go by the
-lesson's place in the course and the cell's place in the notebook.
+e.g. 자동미분 holds 미분); the words together as written rank higher still. Title hits come
+first, then markdown, then code; ties go by the lesson's place in the course and the cell's
+place in the notebook.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ MAX_LIMIT = 100
 SNIPPET_BEFORE = 50
 SNIPPET_CHARS = 160
 KIND_WEIGHT = {"title": 1000, "markdown": 20, "code": 10}
-PREFIX_WEIGHT, SUBSTRING_WEIGHT = 5, 1
+PREFIX_WEIGHT, SUBSTRING_WEIGHT, PHRASE_WEIGHT = 5, 1, 10
 
 
 class SearchInputError(ValueError):
@@ -164,6 +165,7 @@ class SearchIndex:
         if not terms:
             return []
         starts = [re.compile(r"(?<!\w)" + re.escape(t)) for t in terms]
+        phrase = " ".join(query.casefold().split()) if len(terms) > 1 else None
         scored = []
         for entries, joined in zip(self.lessons, self._joined):
             if course is not None and entries[0].course != course:
@@ -176,6 +178,8 @@ class SearchIndex:
                     continue
                 score = KIND_WEIGHT[entry.kind] + sum(
                     PREFIX_WEIGHT if s.search(folded) else SUBSTRING_WEIGHT for s in starts)
+                if phrase is not None and phrase in folded:
+                    score += PHRASE_WEIGHT
                 scored.append((-score, entry.order, entry.cell if entry.cell is not None else -1,
                                entry))
         scored.sort(key=lambda hit: hit[:3])

@@ -157,8 +157,9 @@ def test_the_course_speaks_korean_when_jupyterlab_does(hub, learner, browser_con
         page.locator(".lms-Nav-next:visible").wait_for()
         assert page.locator(".lms-Nav-next:visible").inner_text().startswith("다음")
         assert "완료" in sidebar.locator(".lms-Course-progress").first.inner_text()
-        # the admin's requests above (the test's hub token) are shown to the learner
-        page.get_by_text("test-admin 님이 이 서버를 열었습니다", exact=False).wait_for()
+        # visits to the server are told in Korean too (tests/browser/test_ta_visit.py shows one)
+        visit = translations["data"]["lms_course"]["%1 opened your server at %2 (about %3 min)."]
+        assert visit == ["%1 님이 %2에 이 서버를 열었습니다 (약 %3분)."]
     finally:
         hub.server_request(
             "PUT", USER, "lab/api/settings/@jupyterlab/translation-extension:plugin",

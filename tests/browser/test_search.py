@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from ..spawn.accounts import login, open_lesson
 from .conftest import with_session_cookies
@@ -31,6 +32,10 @@ def test_a_sidebar_search_opens_the_notebook_at_the_hit(hub, learner, browser_co
     page.goto(f"{hub.url}/user/{USER}/lab/tree/dl-basics/01-python/python-basics.ipynb")
     sidebar = page.locator("#lms-course-sidebar")
     sidebar.wait_for(state="visible", timeout=60_000)
+    # the lesson's own notebook first, so that it does not take the focus back later
+    page.locator(".lm-TabBar-tab.jp-mod-current", has_text="python-basics.ipynb").wait_for(
+        timeout=60_000)
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
 
     box = sidebar.get_by_role("searchbox", name="Search the course")
     box.fill("packaging the model")
@@ -45,8 +50,8 @@ def test_a_sidebar_search_opens_the_notebook_at_the_hit(hub, learner, browser_co
     tab = page.locator(".lm-TabBar-tab.jp-mod-current", has_text="model-to-production.ipynb")
     tab.wait_for(timeout=60_000)
     active = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active")
-    active.wait_for()
-    assert "Packaging the model" in active.inner_text()
+    expect(active).to_contain_text("Packaging the model", timeout=30_000)
+    expect(active).to_be_in_viewport()
 
     # nothing found says so; a hit in another environment offers that server
     box.fill("zyxwvut")

@@ -96,6 +96,13 @@ def test_title_hits_come_first(searching):
     assert len(search(lms, "numpy", limit=2)["results"]) == 2
 
 
+def test_the_words_as_written_rank_above_the_same_words_apart(searching):
+    lms, *_ = searching
+    hits = search(lms, "packaging the model")["results"]
+    assert [h["lesson"] for h in hits[:2]] == ["model-to-production"] * 2
+    assert [h["cell_id"] for h in hits[:2]] == ["d9c8f2c8", "24f37aa5"]
+
+
 def test_korean_titles_and_text_inside_words_are_found(searching):
     lms, *_ = searching
     titles = search(lms, "넘파이 기초")["results"]
