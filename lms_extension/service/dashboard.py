@@ -67,7 +67,8 @@ class PageHandler(HubOAuthenticated, web.RequestHandler):
                                   self.request.headers.get("Accept-Language"))
 
     def render_page(self, template: str, **context) -> None:
-        hub_prefix = self.settings.get("hub_prefix", "/hub/")
+        # the hub's own host: with per-user origins the service has a host of its own
+        hub_prefix = self.hub_auth.hub_host + self.settings.get("hub_prefix", "/hub/")
         lang = self.lang
         page = TEMPLATES.get_template(template).render(
             base=self.service.base_url, hub=hub_prefix, lang=lang, _=i18n.gettext(lang),
