@@ -204,6 +204,12 @@ from lms_spawner.visits import record_visits  # noqa: E402
 watch_cohort_roles()
 record_visits()
 c.JupyterHub.extra_handlers += cohort_role_handlers + visit_handlers
+# GET /hub/lms/preview?ref=<branch>: editors (hub group LMS_PREVIEW_GROUPS, default editors) and
+# admins open the lessons of an unpublished branch or pull request in their server "preview"
+from lms_spawner.preview import handlers as preview_handlers  # noqa: E402
+
+c.JupyterHub.extra_handlers += preview_handlers
+lessons.preview_groups = env_list("LMS_PREVIEW_GROUPS", "editors")
 # a lesson server asks the hub again about a visitor's token after this many seconds: how soon
 # removing an instructor shuts them out of servers open in their browser, and how finely a
 # visit's last_seen is known

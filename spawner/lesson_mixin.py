@@ -17,7 +17,6 @@ class's name (``c.LessonSpawner.content_repo``, ``c.LessonSwarmSpawner.content_r
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import os
 import posixpath
 import socket
@@ -28,12 +27,15 @@ from traitlets.config import Configurable
 
 from lms_extension.content.catalog import LessonRef
 from lms_extension.content.errors import LessonNotFound
+from lms_extension.content.images import image_allowed
+from lms_extension.content.repo import ContentVersion
 
 from .content_source import ContentSource, ContentUnavailable
 from .form import render_form
+from .preview_content import PreviewMirror, check_may_preview, load_preview
 from .readiness import wait_until_answers
 
-ACCEPTED_OPTIONS = frozenset({"lesson"})
+ACCEPTED_OPTIONS = frozenset({"lesson", "preview"})
 
 
 def free_port(host: str) -> int:
@@ -134,6 +136,21 @@ class LessonMixin(Configurable):
         """,
     ).tag(config=True)
 
+    preview_groups = List(
+        Unicode(),
+        default_value=["editors"],
+        help="""Hub groups whose members (and hub admins) may preview a branch or pull-request
+        ref of the content repo: ``{"lesson": "course/lesson", "preview": "<ref>"}`` starts the
+        lesson at that ref, unpublished, in the named server ``preview_server_name``, with a
+        home of its own that lives as long as its container and no events forwarded.""",
+    ).tag(config=True)
+
+    preview_server_name = Unicode(
+        "preview",
+        help="""The named server previews run in (one per editor; a preview of another ref or
+        lesson replaces it).""",
+    ).tag(config=True)
+
     ready_poll_interval = Float(
         0.05,
         help="""Seconds between checks that a starting lesson server answers. ``start()`` returns
@@ -145,6 +162,9 @@ class LessonMixin(Configurable):
     lesson_ref: LessonRef | None = None
     content_version: str = ""
     content_path: str = ""
+    preview: str = ""  # "<ref>@<commit>" while a preview runs
+    preview_learner_dir: str = ""
+    _preview_ref: str = ""
     _progress_message: str = ""
 
     @default("network_name")
@@ -208,11 +228,15 @@ class LessonMixin(Configurable):
     @staticmethod
     def _lesson_options_from_form(form_data):
         lesson = form_data.get("lesson") or [""]
-        return {"lesson": lesson[0] if isinstance(lesson, list) else lesson}
+        options = {"lesson": lesson[0] if isinstance(lesson, list) else lesson}
+        preview = form_data.get("preview")
+        if preview:  # a preview link (/hub/spawn/<user>/preview?lesson=…&preview=<ref>)
+            options["preview"] = preview[0] if isinstance(preview, list) else preview
+        return options
 
     def check_image_allowed(self, image: str) -> bool:
         """Whether the allowed-image policy admits ``image``."""
-        return any(fnmatch.fnmatchcase(image, pattern) for pattern in self.allowed_image_patterns)
+        return image_allowed(image, self.allowed_image_patterns)
 
     async def resolve_lesson(self, user_options: dict) -> tuple[LessonRef, str]:
         """The lesson asked for and the content version's commit; HTTP 400 on bad options."""
@@ -227,10 +251,13 @@ class LessonMixin(Configurable):
         unknown = sorted(set(user_options) - ACCEPTED_OPTIONS)
         if unknown:
             raise web.HTTPError(400, f"unknown user option(s): {', '.join(map(repr, unknown))}")
-        try:
-            version = await self.content.current()
-        except ContentUnavailable as exc:
-            raise web.HTTPError(503, str(exc)) from None
+        if "preview" in user_options:
+            version = await self.preview_version(user_options["preview"])
+        else:
+            try:
+                version = await self.content.current()
+            except ContentUnavailable as exc:
+                raise web.HTTPError(503, str(exc)) from None
         key = user_options.get("lesson") or self.default_lesson
         if not key:
             lessons = version.catalog.lessons()
@@ -249,6 +276,22 @@ class LessonMixin(Configurable):
             )
         return ref, version
 
+    async def preview_version(self, ref) -> ContentVersion:
+        """The content of ``ref`` for a preview (:mod:`.preview_content`): HTTP 403 for users
+        who may not preview, 400 for a bad ref, another server or content that fails
+        validation."""
+        check_may_preview(self.user, self.preview_groups)
+        if self.name != self.preview_server_name:
+            raise web.HTTPError(400, f"preview: previews run in your named server "
+                                     f"{self.preview_server_name!r}, not {self.name!r}")
+        if not self.content_repo:
+            raise web.HTTPError(500, f"{type(self).__name__}.content_repo is not configured")
+        self._preview_ref, version = await load_preview(self.content_repo, ref,
+                                                        self.content_cache_dir)
+        self.preview_learner_dir = str(PreviewMirror.learner_dir_of(self.content_cache_dir,
+                                                                    version.sha))
+        return version
+
     # -- spawner hooks ---------------------------------------------------------------------
 
     async def _apply_lesson_options(self, spawner, user_options):
@@ -262,6 +305,7 @@ class LessonMixin(Configurable):
         self.lesson_ref = ref
         self.content_version = version.sha
         self.content_path = str(version.path)
+        self.preview = f"{self._preview_ref}@{version.sha}" if "preview" in user_options else ""
         self.image = ref.environment.image
         self.limits = self.resolve_limits(ref)
         notebook = posixpath.join(ref.course.slug, ref.first_notebook)
@@ -271,7 +315,7 @@ class LessonMixin(Configurable):
         super().clear_state()
         self.release_gpus()
         self.lesson_ref = None
-        self.content_version = self.content_path = ""
+        self.content_version = self.content_path = self.preview = ""
 
     async def start(self):
         if self.lesson_ref is None:
@@ -281,6 +325,11 @@ class LessonMixin(Configurable):
             self.ip = self.host_networking_ip
             self.port = free_port(self.ip)
         await self.clear_stale_object()
+        if self.preview and await self.get_object():
+            # a preview starts from a fresh container: nothing of an earlier preview stays
+            await self.stop_object()
+            await self.remove_object()
+            self.object_id = ""
         self._progress_message = (f"Starting {self.lesson_ref.lesson.title} in {self.image}"
                                   f"{self.gpu_summary()}")
         try:
@@ -333,6 +382,8 @@ class LessonMixin(Configurable):
             if str(source).rstrip("/").endswith("docker.sock"):
                 raise RuntimeError(f"refusing to mount {source} into a lesson server: the "
                                    "Docker socket gives whoever holds it the host")
+        if self.preview:  # never the learner's home: a preview's home lives with its container
+            binds.pop(self.format_volume_name(self.home_volume_name_template, self), None)
         repo = self.learner_repo_path()
         if repo:
             # only this course's learner files: never course.yaml, surveys, other courses or
@@ -346,7 +397,9 @@ class LessonMixin(Configurable):
         ref = self.lesson_ref
         if ref is None or not self.content_path:
             return ""
-        repo = os.path.join(self.content_cache_dir, "learner", f"{ref.course.slug}.git")
+        learner = self.preview_learner_dir if self.preview else os.path.join(
+            self.content_cache_dir, "learner")
+        repo = os.path.join(learner, f"{ref.course.slug}.git")
         return repo if os.path.isdir(repo) else ""
 
     def get_env(self):
@@ -363,7 +416,9 @@ class LessonMixin(Configurable):
             if repo:
                 env["LMS_LEARNER_REPO"] = posixpath.join(self.learner_repos_mount_path,
                                                          os.path.basename(repo))
-        if self.lms_service_url:
+        if self.preview:  # marked as a preview; its events reach no one
+            env["LMS_PREVIEW"] = self.preview
+        elif self.lms_service_url:
             env["LMS_SERVICE_URL"] = self.lms_service_url
         return env
 
@@ -373,6 +428,8 @@ class LessonMixin(Configurable):
         if ref is not None and self.object_id:
             state["lesson"] = ref.key
             state["content_version"] = self.content_version
+            if self.preview:
+                state["preview"] = self.preview
         return state
 
     async def progress(self):

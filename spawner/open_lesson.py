@@ -50,8 +50,11 @@ def _servers(user) -> dict:
     servers = {}
     for name in list(user.orm_spawners):
         spawner = user.spawners[name]
+        options = {"lesson": _running_lesson(spawner)}
+        if (spawner.user_options or {}).get("preview"):
+            options["preview"] = spawner.user_options["preview"]
         servers[name] = {"ready": spawner.ready, "active": spawner.active,
-                         "user_options": {"lesson": _running_lesson(spawner)}}
+                         "user_options": options}
     return servers
 
 
@@ -142,7 +145,8 @@ class LessonSpawnHandler(SpawnHandler):
 
     @web.authenticated
     def get(self, user_name=None, server_name=""):
-        if not self.get_query_argument("lesson", ""):
+        if not self.get_query_argument("lesson", "") or self.get_query_argument("preview", ""):
+            # (a preview link starts the editor's preview server as it names it)
             return super().get(user_name, server_name)
         if user_name is None:
             user_name = self.current_user.name

@@ -35,10 +35,10 @@ lessons:
     environment: untrusted
   - slug: markup
     title: <script>alert('title')</script> & friends
-    notebooks: [lesson.ipynb]
+    notebooks: [markup.ipynb]
   - slug: gpu-lesson
     title: Needs a GPU and has no CPU fallback
-    notebooks: [lesson.ipynb]
+    notebooks: [gpu.ipynb]
     environment: gpu
 """
 
@@ -84,7 +84,8 @@ def content_remote(tmp_path_factory) -> Path:
     policy = src / "policy-check"
     policy.mkdir()
     (policy / "course.yaml").write_text(POLICY_COURSE)
-    shutil.copy(ROOT / "content_repo/dl-basics/01-python/python-basics.ipynb", policy / "lesson.ipynb")
+    for notebook in ("lesson.ipynb", "markup.ipynb", "gpu.ipynb"):  # one notebook per lesson
+        shutil.copy(ROOT / "content_repo/dl-basics/01-python/python-basics.ipynb", policy / notebook)
     remote = tmp_path_factory.mktemp("remote") / "content.git"
     publish(src, remote, "Initial course")
     return remote

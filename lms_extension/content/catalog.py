@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checks import CheckSet, read_checks
 from .errors import ContentError, LessonNotFound, Problem
 from .loader import read_course, read_survey
 from .model import Course, Environment, Lesson
@@ -42,6 +43,8 @@ class Catalog:
     folders: dict[str, str] = field(default_factory=dict)
     # course slug -> survey name -> survey, for every survey a lesson of that course asks
     surveys: dict[str, dict[str, Survey]] = field(default_factory=dict)
+    # course slug -> lesson slug -> knowledge checks, answer keys included (never served)
+    checks: dict[str, dict[str, CheckSet]] = field(default_factory=dict)
 
     def resolve(self, key: object) -> LessonRef:
         """Look up ``"course/lesson"``; raise :class:`LessonNotFound` naming what is missing."""
@@ -112,6 +115,10 @@ def load_catalog(root: Path | str) -> Catalog:
                 surveys[name] = read_survey(manifest.parent / "surveys" / f"{name}.yaml", root)
             except ContentError as exc:
                 problems.extend(exc.problems)
+        try:
+            catalog.checks[course.slug] = read_checks(manifest.parent, root, course)
+        except ContentError as exc:
+            problems.extend(exc.problems)
         catalog.courses[course.slug] = course
         catalog.surveys[course.slug] = surveys
         folder = manifest.parent.relative_to(root)

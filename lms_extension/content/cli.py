@@ -2,7 +2,7 @@
 
 ``validate PATH`` prints one ``file:line: field: message`` line per problem and exits 1, or a
 one-line summary and exits 0. ``catalog PATH`` prints the resolved courses as JSON.
-``new-lesson``, ``strip`` and ``execute`` are in their own modules.
+``new-lesson``, ``strip``, ``fix`` and ``execute`` are in their own modules.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import execute, scaffold, strip, z2jh
+from . import execute, fix, images, scaffold, strip, z2jh
 from .catalog import Catalog, load_catalog
 from .errors import ContentError
 
@@ -50,6 +50,12 @@ def validate(args: argparse.Namespace) -> int:
     catalog = _load(args.path)
     if catalog is None:
         return 1
+    if args.allowed_images is not None:
+        refused = images.policy_problems(catalog, images.parse_patterns(args.allowed_images))
+        for problem in refused:
+            print(problem, file=sys.stderr)
+        if refused:
+            return 1
     lessons = sum(len(c.lessons) for c in catalog.courses.values())
     notebooks = sum(len(lesson.notebooks) for c in catalog.courses.values() for lesson in c.lessons)
     print(f"{args.path}: OK: {len(catalog.courses)} course(s), {lessons} lesson(s), "
@@ -76,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("path", help="a content repo or a course folder")
         cmd.set_defaults(func=func)
-    for module in (scaffold, strip, execute, z2jh):
+        if name == "validate":
+            cmd.add_argument("--allowed-images", metavar="PATTERNS",
+                             help="the hub's allowed-image policy, comma-separated shell "
+                                  "patterns (as LMS_ALLOWED_IMAGES, e.g. 'lms/*'): report "
+                                  "every environment whose image it refuses")
+    for module in (scaffold, strip, fix, execute, z2jh):
         module.add_parser(sub)
     return parser
 

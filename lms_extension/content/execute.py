@@ -5,6 +5,12 @@ network, the course folder mounted read-only), where :mod:`.nbrun` executes its 
 nbclient. With ``--local`` the notebooks run with the current Python instead. Prints a line per
 lesson as it finishes, the failing cell and error of each failure, and a summary; exit 1 if any
 lesson failed.
+
+Exercise cells (tagged ``exercise:NAME``) run with their reference solutions from the course's
+``solutions/`` folder, which learners never get; ``--unsolved`` instead leaves each exercise as
+shipped in turn and passes a lesson only if a ``check`` cell catches every one (see
+:mod:`.nbrun`). Either way the notebooks run without what learners never get (the folders of
+:data:`.learner_repo.LEFT_OUT`, ``solutions/``, hidden files).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 
 from .catalog import Catalog, LessonRef, load_catalog
 from .errors import ContentError, LessonNotFound
+from .learner_repo import LEFT_OUT
 
 RUNNER = Path(__file__).with_name("nbrun.py")
 RUNNER_IN_IMAGE = "/opt/lms-execute/nbrun.py"
@@ -32,7 +39,8 @@ def _image_present(image: str) -> bool:
 
 def runner_command(ref: LessonRef, course_dir: Path, args: argparse.Namespace) -> list[str]:
     """The command that runs ``ref``'s notebooks: in its image, or locally."""
-    tail = ["--timeout", str(args.timeout), *ref.lesson.notebooks]
+    tail = ["--timeout", str(args.timeout), "--mode", "unsolved" if args.unsolved else "solved",
+            "--leave-out", *sorted({*LEFT_OUT, "solutions"}), "--", *ref.lesson.notebooks]
     if args.local:
         return [sys.executable, str(RUNNER), "--course", str(course_dir), *tail]
     cmd = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python",
@@ -43,8 +51,11 @@ def runner_command(ref: LessonRef, course_dir: Path, args: argparse.Namespace) -
     return cmd + [ref.environment.image, RUNNER_IN_IMAGE, "--course", COURSE_IN_IMAGE, *tail]
 
 
-def run_lesson(ref: LessonRef, course_dir: Path, args: argparse.Namespace) -> list[str]:
-    """Run one lesson; return the lines describing its failures (empty: it passed)."""
+def run_lesson(ref: LessonRef, course_dir: Path, args: argparse.Namespace,
+               notes: list[str] | None = None) -> list[str]:
+    """Run one lesson; return the lines describing its failures (empty: it passed).
+
+    With ``--unsolved``, ``notes`` gets a line for each exercise a check caught."""
     if not args.local and not _image_present(ref.environment.image):
         return [f"image {ref.environment.image} is not on this machine: build it with "
                 "'python3 images/build.py' or pull it from your registry"]
@@ -57,9 +68,14 @@ def run_lesson(ref: LessonRef, course_dir: Path, args: argparse.Namespace) -> li
             continue
     failures = []
     for report in reports:
+        where = f"{ref.course_dir}/{report['notebook']}".lstrip("/")
+        if notes is not None and "caught" in report:
+            notes += [f"{where}: cell {c['cell']} catches {c['exercise']} unsolved: "
+                      f"{c['error']}: {c['message']}" for c in report["caught"]]
+            if report.get("ok") and not report["caught"]:
+                notes.append(f"{where}: no exercises")
         if report.get("ok"):
             continue
-        where = f"{ref.course_dir}/{report['notebook']}".lstrip("/")
         cell = f" cell {report['cell']}" if report.get("cell", -1) >= 0 else ""
         failures.append(f"{where}:{cell} {report['error']}: {report['message']}")
         failures += [f"    {line}" for line in report.get("traceback", [])]
@@ -97,10 +113,11 @@ def run(args: argparse.Namespace) -> int:
         where = "locally" if args.local else f"in {ref.environment.image}"
         print(f"[{number}/{len(lessons)}] {ref.key} {where} …", end=" ", flush=True)
         t0 = time.monotonic()
-        failures = run_lesson(ref, root / ref.course_dir, args)
+        notes: list[str] = []
+        failures = run_lesson(ref, root / ref.course_dir, args, notes)
         status = "FAILED" if failures else "passed"
         print(f"{status} in {time.monotonic() - t0:.1f} s", flush=True)
-        for line in failures:
+        for line in notes + failures:
             print(f"    {line}", flush=True)
         if failures:
             failed.append(ref.key)
@@ -121,6 +138,10 @@ def add_parser(sub) -> None:
                      help="run only this lesson (repeatable)")
     cmd.add_argument("--gpus", action="store_true",
                      help="give GPU lessons their GPUs (docker --gpus); without it they run on CPU")
+    cmd.add_argument("--unsolved", action="store_true",
+                     help="leave each exercise cell unsolved in turn: a lesson passes only if "
+                          "one of its check cells fails each time (default: run the exercises "
+                          "with the solutions in solutions/)")
     cmd.set_defaults(func=run)
 
 

@@ -1,8 +1,8 @@
 """Learner repos: one small git repo per course, holding what learners get in their home folder.
 
 Each content version that is published adds one commit to ``<dir>/<course>.git`` (branch
-``main``) whose tree is the course folder without ``course.yaml``, ``surveys/`` and hidden
-files, and whose message names the content version. Lesson servers see these repos read-only
+``main``) whose tree is the course folder without ``course.yaml``, ``surveys/``, ``checks/``
+(knowledge checks with their answer keys), ``solutions/`` (exercises' reference solutions) and hidden files, and whose message names the content version. Lesson servers see these repos read-only
 and bring them into the learner's home with nbgitpuller, which merges later versions without
 losing the learner's edits. A version that changes nothing for a course adds no commit to it.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from .git import Git
 
 BRANCH = "main"
-LEFT_OUT = ("course.yaml", "surveys")
+LEFT_OUT = ("course.yaml", "surveys", "checks", "solutions")
 MESSAGE_PREFIX = "content version "
 AUTHOR = {
     "GIT_AUTHOR_NAME": "lms-platform", "GIT_AUTHOR_EMAIL": "lms-platform@localhost",

@@ -19,7 +19,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_MANIFEST_BYTES = 1_000_000
 # the deepest nesting of mappings and lists in a YAML file (course.yaml needs five)
 MAX_YAML_DEPTH = 20
-UNION_TAGS = frozenset({"rating", "single", "multiple", "text"})
+UNION_TAGS = frozenset({"rating", "single", "multiple", "text", "numeric"})
 
 
 def _line_of(node: yaml.Node | None, loc: tuple) -> int:

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .due import parse_due
 from .text import Localized, Text, Texts, texts_field
@@ -89,11 +90,21 @@ class Completion(_Strict):
     """When a lesson counts as completed.
 
     ``executed``: once ``fraction`` of the code cells of its notebooks have run without error
-    (the default: all of them). ``manual``: when the learner marks it complete.
+    (the default: all of them). ``manual``: when the learner marks it complete. ``checks``:
+    once its knowledge checks are passed; ``checks: true`` adds that to ``executed``
+    (:mod:`.checks`).
     """
 
-    rule: Literal["executed", "manual"] = "executed"
+    rule: Literal["executed", "manual", "checks"] = "executed"
     fraction: float = Field(default=1.0, gt=0, le=1)
+    checks: bool = False
+
+    @model_validator(mode="after")
+    def _checks_with_rule(self):
+        if self.checks and self.rule == "manual":
+            raise PydanticCustomError(
+                "completion", "checks: true goes with rule executed (or use rule: checks)")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -136,8 +147,9 @@ class Lesson(_Strict, Localized):
     @field_validator("due", mode="before")
     @classmethod
     def _due_date(cls, value: object) -> object:
-        """An unquoted ``due: 2027-03-01`` is a date to YAML: the same as the quoted text."""
-        return value.isoformat() if type(value) is date else value
+        """An unquoted ``due: 2027-03-01`` (or ``2027-03-01T09:00:00+09:00``) is a date (a
+        date-time) to YAML: the same as the quoted text."""
+        return value.isoformat() if isinstance(value, date) else value
 
     @field_validator("due")
     @classmethod
@@ -182,10 +194,19 @@ class Course(_Strict, Localized):
                 problems.append((("environments", name, "cpu_fallback"),
                                  f"{fallback!r} needs a GPU itself"))
         seen: set[str] = set()
+        listed: dict[str, str] = {}  # notebook path -> the lesson that lists it first
         for index, lesson in enumerate(self.lessons):
             if lesson.slug in seen:
                 problems.append(((("lessons", index, "slug")), f"{lesson.slug!r} is used twice"))
             seen.add(lesson.slug)
+            for number, notebook in enumerate(lesson.notebooks):
+                first = listed.get(notebook)
+                if first is not None:
+                    where = ("this lesson" if first == lesson.slug else f"lesson {first!r}")
+                    problems.append((("lessons", index, "notebooks", number),
+                                     f"{notebook} is already listed in {where}; a notebook "
+                                     "belongs to one lesson, once"))
+                listed.setdefault(notebook, lesson.slug)
             if lesson.environment is not None and lesson.environment not in self.environments:
                 problems.append(
                     (("lessons", index, "environment"),

@@ -38,9 +38,42 @@ def _too_deep(data: object) -> str | None:
     return None
 
 
-def _cell_lines(text: str) -> list[int]:
-    """1-based line of each cell's ``cell_type`` key, in order (cells hold one key each)."""
-    return [text.count("\n", 0, m.start()) + 1 for m in _CELL_START.finditer(text)]
+def _cell_lines(text: str, count: int) -> list[int]:
+    """1-based line of each of the ``count`` cells: of its ``cell_type`` key when every cell has
+    one, else of the cell's opening brace (a slower scan of the JSON text)."""
+    lines = [text.count("\n", 0, m.start()) + 1 for m in _CELL_START.finditer(text)]
+    return lines if len(lines) == count else _cell_starts(text)
+
+
+def _cell_starts(text: str) -> list[int]:
+    """1-based line of each object directly inside the top-level ``"cells"`` list."""
+    lines: list[int] = []
+    depth, line, in_string, escaped, key, cells_depth = 0, 1, False, False, "", None
+    start = 0
+    for index, char in enumerate(text):
+        if char == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+                key = text[start:index]
+        elif char == '"':
+            in_string, start = True, index + 1
+        elif char in "{[":
+            if char == "[" and depth == 1 and key == "cells":
+                cells_depth = depth + 1
+            elif char == "{" and depth == cells_depth:
+                lines.append(line)
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+            if cells_depth is not None and depth < cells_depth:
+                cells_depth = None
+    return lines
 
 
 @functools.cache
@@ -120,23 +153,30 @@ def check_notebook(path: Path, shown: str) -> list[Problem]:
         return [problem(1, "nbformat", f"is {major!r}; lesson notebooks must be nbformat 4")]
     if minor < 5:
         return [problem(1, "nbformat_minor", f"is {minor}; cell ids need nbformat 4.5 or newer "
-                        "(lms-content strip upgrades it)")]
+                        "(lms-content fix upgrades it)")]
 
-    lines = _cell_lines(text)
     cells = nb.get("cells") if isinstance(nb.get("cells"), list) else []
+    lines = _cell_lines(text, len(cells))
 
     def line_of(loc: tuple) -> int:
         if len(loc) >= 2 and loc[0] == "cells" and isinstance(loc[1], int) and loc[1] < len(lines):
             return lines[loc[1]]
         return 1
 
+    untyped = [i for i, c in enumerate(cells) if isinstance(c, dict) and "cell_type" not in c]
+    if untyped:  # nothing else about such a cell makes sense, and no tool can guess its type
+        return [problem(line_of(("cells", index)), f"cells.{index}.cell_type",
+                        'cell has no cell_type; add "cell_type": "code", "markdown" or "raw" '
+                        "by hand (no tool can tell which it was)") for index in untyped]
     problems = []
     missing_ids = [i for i, c in enumerate(cells) if isinstance(c, dict) and "id" not in c]
     for index in missing_ids:
         problems.append(problem(line_of(("cells", index)), f"cells.{index}.id",
-                                "cell has no id (lms-content strip adds ids)"))
+                                "cell has no id (lms-content fix adds ids)"))
     if not missing_ids:
         for loc, message in _schema_problems(nb, minor):
+            if message.startswith("Additional properties are not allowed"):
+                message += " (lms-content fix drops it)"
             problems.append(problem(line_of(loc), ".".join(map(str, loc)) or "notebook", message))
     if problems:
         return problems

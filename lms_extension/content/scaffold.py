@@ -1,8 +1,9 @@
 """``lms-content new-lesson``: a lesson folder with a starter notebook, and its manifest entry.
 
 The entry is inserted as text after the last lesson, so the editor's comments and layout in
-``course.yaml`` stay as they were. The course is read again afterwards; if it does not check
-out, nothing is left changed.
+``course.yaml`` stay as they were. The manifest and the new notebook are checked afterwards (the
+other notebooks are left to ``validate``); if they do not check out, nothing is left changed and
+the editor is told the lesson was not created.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 
 from .errors import ContentError
 from .loader import read_course
+from .notebooks import check_notebook
 from .model import SLUG
 
 
@@ -83,7 +85,12 @@ def new_lesson(course_dir: Path, slug: str, title: str, environment: str | None 
     try:
         (course_dir / notebook).write_text(starter_notebook(title), encoding="utf-8")
         manifest.write_text(new_text, encoding="utf-8")
-        read_course(manifest, course_dir)
+        # the new entry and the new notebook must check out; other notebooks are not this
+        # command's business (validate reports them)
+        read_course(manifest, course_dir, check_notebooks=False)
+        problems = check_notebook(course_dir / notebook, notebook)
+        if problems:
+            raise ContentError(problems)
     except BaseException:
         manifest.write_bytes(original)
         shutil.rmtree(course_dir / folder)
@@ -96,14 +103,19 @@ def run(args: argparse.Namespace) -> int:
     if not (course_dir / "course.yaml").is_file():
         print(f"{course_dir}:1: course: no course.yaml in this folder", file=sys.stderr)
         return 1
+    manifest = course_dir / "course.yaml"
+    not_created = (f"{manifest}:1: lessons: lesson {args.slug!r} was not created; nothing was "
+                   "changed")
     try:
         path = new_lesson(course_dir, args.slug, args.title, args.environment, args.due)
     except ScaffoldError as exc:
-        print(f"{course_dir / 'course.yaml'}:1: {exc}", file=sys.stderr)
+        print(f"{manifest}:1: {exc}", file=sys.stderr)
+        print(not_created, file=sys.stderr)
         return 1
     except ContentError as exc:
         for problem in exc.problems:
             print(f"{course_dir}/{problem}", file=sys.stderr)
+        print(not_created, file=sys.stderr)
         return 1
     print(f"created {path} and added lesson {args.slug!r} to {course_dir / 'course.yaml'}")
     return 0
@@ -115,5 +127,6 @@ def add_parser(sub) -> None:
     cmd.add_argument("slug", help="the lesson's slug, e.g. attention-basics")
     cmd.add_argument("--title", required=True, help="the lesson's title")
     cmd.add_argument("--environment", help="environment name (default: the course's default)")
-    cmd.add_argument("--due", help="due offset from the cohort start (7d, 12h, 2w) or ISO date")
+    cmd.add_argument("--due", help="due offset from the cohort start (7d, 12h, 2w), an ISO "
+                                   "date (the end of that day, UTC) or a date-time with a zone")
     cmd.set_defaults(func=run)

@@ -2,13 +2,16 @@
 
 The stripping itself is nbstripout's; this adds what a course repo needs: notebooks found under
 folders, missing cell ids added (nbformat 4.5), a ``--check`` mode for CI and pre-commit, and a
-file rewritten only when it changes (atomically, so an interrupted run leaves it whole).
+file rewritten only when its data changes (not for another indentation or final newline), and
+then atomically, so an interrupted run leaves it whole.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -47,11 +50,31 @@ def stripped_text(path: Path) -> tuple[str, str]:
     return text, nbformat.writes(nb) + "\n"
 
 
+def same_data(before: str, after: str) -> bool:
+    """Whether two notebook texts hold the same JSON data (indentation, key order and a final
+    newline do not count, nor text kept as one string or as a list of lines: editors' tools
+    write notebooks in their own layout)."""
+    import nbformat
+    from nbformat.v4.rwbase import rejoin_lines
+
+    try:
+        first, second = (nbformat.from_dict(json.loads(text)) for text in (before, after))
+        return rejoin_lines(first) == rejoin_lines(second)
+    except (ValueError, AttributeError, TypeError):
+        return before == after
+
+
 def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file (keeping the file's mode), so an
+    interrupted run leaves the old file or the new one, whole."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
+        try:
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -68,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{path}:1: notebook: cannot strip: {exc}".splitlines()[0], file=sys.stderr)
             failed += 1
             continue
-        if before == after:
+        if same_data(before, after):
             continue
         changed += 1
         if args.check:

@@ -1,9 +1,10 @@
 """``lms-content export-z2jh``: the catalog as Zero to JupyterHub values, so a Kubernetes
 deployment offers the same lessons in the same images.
 
-One ``singleuser.profileList`` entry per course environment (its image, resources and GPUs as
-KubeSpawner overrides), with a ``lesson`` option whose choices set ``LMS_COURSE``/``LMS_LESSON``
-and open the lesson's first notebook; and ``prePuller.extraImages`` with every image.
+One ``singleuser.profileList`` entry per course, with a ``lesson`` option whose choices are the
+course's lessons in the course's order; a choice sets its environment's image, resources and
+GPUs as KubeSpawner overrides, ``LMS_COURSE``/``LMS_LESSON``, and opens the lesson's first
+notebook. ``prePuller.extraImages`` lists every image.
 """
 
 from __future__ import annotations
@@ -41,38 +42,45 @@ def _environment_override(env) -> dict:
     return override
 
 
+def _image_name(image: str) -> tuple[str, str]:
+    if ":" in image.split("/")[-1]:
+        name, _, tag = image.rpartition(":")
+        return name, tag
+    return image, "latest"
+
+
 def z2jh_values(catalog: Catalog) -> dict:
+    """One profile per course whose ``lesson`` choices follow the course's order; each choice
+    carries its environment's image, resources and GPUs."""
     profiles, images = [], {}
     for course in catalog.courses.values():
-        for env_name, env in course.environments.items():
-            lessons = [lesson for lesson in course.lessons
-                       if course.environment_name(lesson) == env_name]
-            if not lessons:
-                continue
-            choices = {}
-            for number, lesson in enumerate(lessons):
-                choices[lesson.slug] = {
-                    "display_name": lesson.title,
-                    "default": number == 0,
-                    "kubespawner_override": {
-                        "environment": {"LMS_COURSE": course.slug, "LMS_LESSON": lesson.slug,
-                                        "LMS_ENVIRONMENT": env_name},
-                        "default_url": f"/lab/tree/{course.slug}/{lesson.notebooks[0]}",
-                    },
-                }
-            profiles.append({
-                "display_name": f"{course.title}: {env_name}",
-                "slug": f"{course.slug}--{env_name}",
-                "description": f"{env.image}" + (f", {env.gpu} GPU" if env.gpu else "")
-                               + ": " + ", ".join(lesson.title for lesson in lessons),
-                "kubespawner_override": _environment_override(env),
-                "profile_options": {"lesson": {"display_name": "Lesson", "choices": choices}},
-            })
-            if ":" in env.image.split("/")[-1]:
-                name, _, tag = env.image.rpartition(":")
-            else:
-                name, tag = env.image, "latest"
+        choices = {}
+        for number, lesson in enumerate(course.lessons):
+            env_name = course.environment_name(lesson)
+            env = course.environments[env_name]
+            choices[lesson.slug] = {
+                "display_name": f"{number + 1}. {lesson.title} ({env_name})",
+                "default": number == 0,
+                "kubespawner_override": {
+                    **_environment_override(env),
+                    "environment": {"LMS_COURSE": course.slug, "LMS_LESSON": lesson.slug,
+                                    "LMS_ENVIRONMENT": env_name},
+                    "default_url": f"/lab/tree/{course.slug}/{lesson.notebooks[0]}",
+                },
+            }
+        used = dict.fromkeys(course.environment_name(lesson) for lesson in course.lessons)
+        described = []
+        for env_name in used:
+            env = course.environments[env_name]
+            described.append(f"{env_name}: {env.image}" + (f", {env.gpu} GPU" if env.gpu else ""))
+            name, tag = _image_name(env.image)
             images[re.sub(r"[^a-z0-9-]", "-", env.image.lower())] = {"name": name, "tag": tag}
+        profiles.append({
+            "display_name": course.title,
+            "slug": course.slug,
+            "description": f"{len(course.lessons)} lessons in order ({'; '.join(described)})",
+            "profile_options": {"lesson": {"display_name": "Lesson", "choices": choices}},
+        })
     if profiles:
         profiles[0]["default"] = True
     return {"singleuser": {"profileList": profiles}, "prePuller": {"extraImages": images}}

@@ -69,6 +69,9 @@ class LmsExtensionApp(ExtensionApp):
     learner_repo = Unicode("", help="Path or URL of the course's learner repo, cloned into "
                            "<home>/<course> and merged on updates (LMS_LEARNER_REPO).").tag(
         config=True)
+    preview = Unicode("", help="Set for an editor's preview of an unpublished ref of the content "
+                      "repo, as '<ref>@<commit>' (LMS_PREVIEW): JupyterLab marks the server as a "
+                      "preview, and no event is forwarded to the LMS service.").tag(config=True)
     content_dir = Unicode("", help="Without a learner repo: a read-only folder holding the "
                           "course at its content version, from which the lesson's files are "
                           "copied (LMS_CONTENT_DIR).").tag(config=True)
@@ -116,6 +119,7 @@ class LmsExtensionApp(ExtensionApp):
     _environment_env = from_env("environment", "LMS_ENVIRONMENT")
     _learner_repo_env = from_env("learner_repo", "LMS_LEARNER_REPO")
     _content_dir_env = from_env("content_dir", "LMS_CONTENT_DIR")
+    _preview_env = from_env("preview", "LMS_PREVIEW")
     _service_url_env = from_env("service_url", "LMS_SERVICE_URL")
     _hub_api_url_env = from_env("hub_api_url", "JUPYTERHUB_API_URL")
     _token_env = from_env("token", "JUPYTERHUB_API_TOKEN")
@@ -151,6 +155,7 @@ class LmsExtensionApp(ExtensionApp):
             "content_version": self.content_version, "environment": self.environment,
             "user": self.user, "server_name": self.server_name,
             "idle_timeout": self.effective_idle_timeout(), "materialized": None, "error": "",
+            "preview": self.preview or None,
         }
         self.puller = bring_in(self.lesson_context, Path(self.serverapp.root_dir),
                                self.learner_repo, self.content_dir, self.log)
@@ -160,14 +165,18 @@ class LmsExtensionApp(ExtensionApp):
                                      self.outline_max_age,
                                      pending=lambda: self.queue.counts()["queued"])
         holder = f"{self.user}/{self.server_name or '(default)'} on {socket.gethostname()}"
+        # a preview's events stay in its own queue: its forwarder has no service to send to
+        forward_to = TokenClient("", self.token) if self.preview else service
         self.forwarder = EventForwarder(
-            self.queue, service, HomeLease(state / "events.lock", holder),
+            self.queue, forward_to, HomeLease(state / "events.lock", holder),
             max_batch_bytes=self.batch_max_bytes, max_batch_events=self.batch_max_events,
             max_pause=self.max_pause, retry_pause=self.forward_interval,
             on_taken=self.outline.invalidate, logger=self.log)
         self.hub_servers = HubServers(TokenClient(self.hub_api_url, self.token), self.user)
         self.visits = HubVisits(TokenClient(self.hub_api_url, self.token), self.user)
-        if not self.service_url:
+        if self.preview:
+            self.log.info("lms_extension: preview of %s; events are not forwarded", self.preview)
+        elif not self.service_url:
             self.log.warning("lms_extension: no LMS_SERVICE_URL; events stay queued")
 
     def initialize_handlers(self):
@@ -183,7 +192,7 @@ class LmsExtensionApp(ExtensionApp):
 
     async def _start_jupyter_server_extension(self, serverapp):
         await super()._start_jupyter_server_extension(serverapp)
-        if self.service_url:
+        if self.service_url and not self.preview:  # a preview's events reach no one
             self._forwarding = PeriodicCallback(self.forwarder.flush,
                                                 self.forward_interval * 1000)
             self._forwarding.start()

@@ -260,6 +260,40 @@ class SearchHandler(LmsHandler):
         self.finish(response.body)
 
 
+class ChecksHandler(LmsHandler):
+    """A lesson's knowledge checks: ``GET`` the questions and the learner's attempts, ``POST``
+    answers to be graded, both forwarded to the LMS service with this server's token; the
+    service's answer (it holds the keys and grades) is passed on."""
+
+    MAX_BODY = 65_536
+
+    async def _forward(self, course: str, lesson: str, method: str, body: bytes | None):
+        service = self.lms.outline.service
+        if not service:
+            raise web.HTTPError(503, "no LMS_SERVICE_URL is set: checks cannot be answered")
+        try:
+            response = await service.fetch(f"api/checks/{course}/{lesson}", method, body,
+                                           raise_error=False)
+        except (OSError, HTTPClientError) as exc:
+            raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
+        if response.code >= 500 or response.code in (401, 403):
+            raise web.HTTPError(503, "the LMS service answered "
+                                f"{message_of(response, str(response.code))}")
+        self.set_status(response.code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(response.body)
+
+    @web.authenticated
+    async def get(self, course, lesson):
+        await self._forward(course, lesson, "GET", None)
+
+    @web.authenticated
+    async def post(self, course, lesson):
+        if len(self.request.body) > self.MAX_BODY:
+            raise web.HTTPError(400, f"body: more than {self.MAX_BODY} bytes")
+        await self._forward(course, lesson, "POST", self.request.body or b"{}")
+
+
 ROUTES = (
     ("context", ContextHandler),
     ("events", EventsHandler),
@@ -271,4 +305,5 @@ ROUTES = (
     (r"servers/([^/]+)/progress", ServerProgressHandler),
     ("activity", ActivityHandler),
     ("search", SearchHandler),
+    (f"checks/({SLUG})/({SLUG})", ChecksHandler),
 )

@@ -48,6 +48,7 @@ class OutlineSource:
                 "survey": lesson.get("survey"), "completion": lesson["completion"],
                 "notebooks": [f"{course['slug']}/{nb}" for nb in lesson["notebooks"]],
                 "code_cells": lesson.get("code_cells"),
+                "knowledge_checks": lesson.get("knowledge_checks", 0),
                 **{k: v for k, v in status.get(lesson["slug"], {}).items() if k != "lesson"},
             } for lesson in course["lessons"]]
             courses.append({"slug": course["slug"], "title": course["title"],

@@ -26,7 +26,10 @@ def ready_server_for(servers: dict, environment: str, environment_of) -> str | N
     a lesson of ``environment`` (by ``environment_of(lesson key)``), else None: the rule by
     which a lesson reuses a running server, here and in the hub's lesson links."""
     for name, model in sorted(servers.items()):
-        running = (model.get("user_options") or {}).get("lesson", "")
+        options = model.get("user_options") or {}
+        running = options.get("lesson", "")
+        if options.get("preview"):  # an editor's preview is never a learner's lesson server
+            continue
         if model.get("ready") and running and environment_of(running) == environment:
             return name
     return None

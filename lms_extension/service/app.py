@@ -18,6 +18,7 @@ from traitlets.config import Application
 from lms_extension.content.due import add_days, due_at
 from lms_extension.content.wire import MAX_EVENTS_PER_BATCH
 
+from .check_pages import check_routes
 from .content import ContentFollower
 from .content_sync import ContentSync
 from .dashboard import dashboard_routes
@@ -239,7 +240,7 @@ class LmsService(Application):
         self.web_app = web.Application(
             routes(self.base_url) + dashboard_routes(self.base_url)
             + learner_routes(self.base_url) + search_page_routes(self.base_url)
-            + staff_routes(self.base_url),
+            + staff_routes(self.base_url) + check_routes(self.base_url),
             hub_auth=self.hub_auth, page_auth=page_auth, lms=self, hub_prefix=hub_prefix,
             cookie_secret=os.urandom(32), login_url=page_auth.login_url, xsrf_cookies=False,
         )

@@ -17,6 +17,7 @@ from lms_extension.content.redact import redact
 from lms_extension.content.repo import ContentMirror
 from lms_extension.content.survey import Survey
 
+from .check_store import store_check_sets
 from .content_history import record_refusal
 from .db import ContentVersion
 
@@ -40,6 +41,7 @@ class CatalogIndex:
             (c["slug"], lesson["slug"]): {
                 "rule": lesson["completion"]["rule"],
                 "fraction": lesson["completion"]["fraction"],
+                "checks": lesson["completion"].get("checks", False),
                 "code_cells": lesson.get("code_cells", 0),
                 # None (content versions published before ids were recorded): any id counts
                 "code_cell_ids": (frozenset(lesson["code_cell_ids"])
@@ -120,6 +122,7 @@ class ContentFollower:
                 lesson["code_cell_ids"] = sorted(set(ids))
                 lesson["code_cells"] = len(lesson["code_cell_ids"])
         row = session.get(ContentVersion, version.sha)
+        store_check_sets(session, version.sha, version.catalog, data)  # keys: never in the catalog
         if row is None:
             session.add(ContentVersion(sha=version.sha, published_at=now, catalog=data))
         else:  # the repo went back to an earlier version: it is the live one again

@@ -14,6 +14,7 @@ from lms_extension.content.wire import (
     ServiceLimits,
 )
 
+from .checks_api import CHECKS_SCHEMAS, checks_openapi_paths
 from .content_api import ContentSyncIn
 from .payloads import CohortIn, ExtensionIn, SurveyIn
 from .staff_api import STAFF_SCHEMAS, staff_openapi_paths
@@ -127,11 +128,13 @@ def openapi_document(base_url: str) -> dict:
     }
     for path, ops in staff_openapi_paths(_op).items():
         paths.setdefault(path, {}).update(ops)
+    for path, ops in checks_openapi_paths(_op).items():
+        paths.setdefault(path, {}).update(ops)
     paths["/content/sync"]["post"]["requestBody"]["required"] = False
     schemas = {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
                for m in (EventBatch, BatchResult, Refusal, EnvelopeError, ServiceLimits,
                          RefusalReports, RefusalReport, ReportsResult, CohortIn, ExtensionIn,
-                         SurveyIn, ContentSyncIn, *STAFF_SCHEMAS)}
+                         SurveyIn, ContentSyncIn, *STAFF_SCHEMAS, *CHECKS_SCHEMAS)}
     for schema in list(schemas.values()):
         schemas.update(schema.pop("$defs", {}))
     return {

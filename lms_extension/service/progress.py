@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from .check_store import checks_passed
 from .content import CatalogIndex
 from .db import Event, Progress, SurveyResponse
 from .payloads import EventIn
@@ -102,16 +103,49 @@ def record_events(session: Session, user: str, events: list[EventIn], index: Cat
                 row.cells_ok = [*row.cells_ok, e.cell_id]
             elif not e.ok:
                 row.errors = (row.errors or 0) + 1
-            needed = math.ceil(lesson["fraction"] * lesson["code_cells"])
-            if lesson["rule"] == "executed" and needed and len(row.cells_ok) >= needed:
+            if cells_done(lesson, row) and (not lesson.get("checks")
+                                            or checks_passed(session, user, e.course, e.lesson)):
                 _complete(row, at)
         elif e.kind == "lesson_completed":
-            _complete(row, at)
+            if not needs_checks(lesson) or checks_passed(session, user, e.course, e.lesson):
+                _complete(row, at)
         elif e.kind == "survey_submitted":
             session.merge(SurveyResponse(user=user, course=e.course, lesson=e.lesson,
                                          survey=lesson["survey"], answers=e.answers,
                                          updated_at=now))
     return done
+
+
+def cells_done(lesson: dict, row: Progress) -> bool:
+    """Whether the cells run in ``row`` meet an ``executed`` lesson's fraction."""
+    needed = math.ceil(lesson["fraction"] * lesson["code_cells"])
+    return lesson["rule"] == "executed" and bool(needed) and len(row.cells_ok) >= needed
+
+
+def needs_checks(lesson: dict) -> bool:
+    """Whether the lesson's completion rule needs its knowledge checks passed."""
+    return lesson["rule"] == "checks" or bool(lesson.get("checks"))
+
+
+def record_checks_passed(session: Session, user: str, course: str, lesson_slug: str,
+                         index: CatalogIndex, at: datetime) -> None:
+    """``user`` just passed the lesson's knowledge checks (their attempt is stored): the
+    lesson turns completed if its rule needs the checks and the rest of it is met. Runs on
+    the single writer, like :func:`record_events`."""
+    lesson = index.lesson(course, lesson_slug)
+    if lesson is None or not needs_checks(lesson):
+        return
+    row = session.scalars(select(Progress).where(
+        Progress.user == user, Progress.course == course, Progress.lesson == lesson_slug)
+        .with_for_update()).first()
+    if row is None:
+        row = Progress(user=user, course=course, lesson=lesson_slug, status=IN_PROGRESS,
+                       first_opened=at, last_activity=at, active_seconds=0.0, cells_ok=[],
+                       errors=0)
+        session.add(row)
+    row.last_activity = max(as_utc(row.last_activity) or at, at)
+    if lesson["rule"] == "checks" or cells_done(lesson, row):
+        _complete(row, at)
 
 
 def mark_delayed(session: Session, index: CatalogIndex, due_dates: dict[tuple, datetime],

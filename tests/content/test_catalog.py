@@ -45,7 +45,7 @@ def test_demo_course_validates_and_prints_its_catalog():
     cli = [sys.executable, "-m", "lms_extension.content.cli"]
     good = subprocess.run([*cli, "validate", str(DEMO)], capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
-    assert "1 course(s), 7 lesson(s), 7 notebook(s)" in good.stdout
+    assert "1 course(s), 10 lesson(s), 10 notebook(s)" in good.stdout
     out = subprocess.run([*cli, "catalog", str(DEMO)], capture_output=True, text=True)
     course = json.loads(out.stdout)["courses"][0]
     last = course["lessons"][-1]

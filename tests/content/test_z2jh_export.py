@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 
 import pytest
@@ -54,15 +55,18 @@ async def choose(profile_list: list, profile: str, lesson: str) -> KubeSpawner:
 def test_every_lesson_becomes_a_kubespawner_choice_with_its_image(tmp_path):
     values = exported(tmp_path)
     profiles = values["singleuser"]["profileList"]
-    assert [p["slug"] for p in profiles] == [
-        "dl-basics--python", "dl-basics--scipy", "dl-basics--torch", "dl-basics--gpu"]
+    assert [p["slug"] for p in profiles] == ["dl-basics"]
+    catalog = subprocess.run([LMS_CONTENT, "catalog", str(ROOT / "content_repo")],
+                             capture_output=True, text=True, check=True).stdout
+    lessons = [lesson["slug"] for lesson in json.loads(catalog)["courses"][0]["lessons"]]
+    assert list(profiles[0]["profile_options"]["lesson"]["choices"]) == lessons  # course order
 
-    spawner = asyncio.run(choose(profiles, "dl-basics--scipy", "linear-regression"))
+    spawner = asyncio.run(choose(profiles, "dl-basics", "linear-regression"))
     assert spawner.image == "lms/scipy:latest"
     assert spawner.environment["LMS_LESSON"] == "linear-regression"
     assert spawner.default_url == "/lab/tree/dl-basics/04-linear-regression/linear-regression.ipynb"
 
-    spawner = asyncio.run(choose(profiles, "dl-basics--gpu", "cnn-digits"))
+    spawner = asyncio.run(choose(profiles, "dl-basics", "cnn-digits"))
     assert spawner.image == "lms/pytorch:latest"
     assert spawner.extra_resource_limits == {"nvidia.com/gpu": "1"}
     assert spawner.mem_limit == 8 * 2**30

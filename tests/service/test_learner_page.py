@@ -97,7 +97,7 @@ def test_the_learner_sees_lessons_status_due_dates_and_notices(cohort):
     numpy_row = numpy_row[:numpy_row.index("</tr>")]
     assert f'lms-due-soon">{label}<' in numpy_row
     assert 'href="/hub/lms/open/dl-basics/numpy-basics"' in numpy_row
-    assert "1 of 7 lessons completed" not in text and "0 of 7 lessons completed" in text
+    assert "1 of 10 lessons completed" not in text and "0 of 10 lessons completed" in text
 
 
 def test_survey_answers_and_the_activity_timeline(cohort):

@@ -3,10 +3,12 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { ITranslator } from '@jupyterlab/translation';
 
 import { capturePlugin } from './capture';
+import { checksPlugin } from './checks';
 import { languageOf } from './localize';
 import { CourseModel, ICourseModel } from './model';
 import { navigationPlugin } from './navigation';
 import { noticesPlugin } from './notices';
+import { previewPlugin } from './preview';
 import { sidebarPlugin } from './sidebar';
 import { surveyPlugin } from './survey';
 import { switcherPlugin } from './switcher';
@@ -29,5 +31,7 @@ export default [
   capturePlugin,
   surveyPlugin,
   switcherPlugin,
-  noticesPlugin
+  noticesPlugin,
+  previewPlugin,
+  checksPlugin
 ] as JupyterFrontEndPlugin<unknown>[];

@@ -12,11 +12,13 @@ export interface ILesson {
   environment: string;
   due?: string | null;
   survey?: string | null;
-  completion: { rule: 'executed' | 'manual'; fraction: number };
+  completion: { rule: 'executed' | 'manual' | 'checks'; fraction: number; checks?: boolean };
   /** Paths relative to the home folder: `<course>/<path in the course>`. */
   notebooks: string[];
   status?: LessonStatus;
   code_cells?: number;
+  /** How many knowledge-check questions the lesson asks (0: none). */
+  knowledge_checks?: number;
   cells_ok?: number;
   completed_at?: string | null;
 }

@@ -28,6 +28,8 @@ export interface IContext {
   update?: IUpdateReport | null;
   /** What one events batch may hold. */
   limits?: IEventLimits;
+  /** An editor's preview of an unpublished ref: '<ref>@<commit>' (null otherwise). */
+  preview?: string | null;
 }
 
 export interface IUpdateReport {

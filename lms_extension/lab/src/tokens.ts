@@ -15,7 +15,9 @@ export const PLUGIN = {
   capture: '@lms-platform/course:capture',
   survey: '@lms-platform/course:survey',
   switcher: '@lms-platform/course:switcher',
-  notices: '@lms-platform/course:notices'
+  notices: '@lms-platform/course:notices',
+  preview: '@lms-platform/course:preview',
+  checks: '@lms-platform/course:checks'
 } as const;
 
 export const COMMANDS = {
@@ -24,7 +26,8 @@ export const COMMANDS = {
   next: 'lms-course:next-lesson',
   markComplete: 'lms-course:mark-complete',
   survey: 'lms-course:survey',
-  update: 'lms-course:update-content'
+  update: 'lms-course:update-content',
+  checks: 'lms-course:knowledge-check'
 } as const;
 
 export const ICourseModelToken = new Token<ICourseModel>(
