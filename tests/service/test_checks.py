@@ -30,6 +30,9 @@ lessons:
     title: Cells and checks
     notebooks: [mixed.ipynb]
     completion: {rule: executed, checks: true}
+  - slug: plain
+    title: No checks here
+    notebooks: [plain.ipynb]
 """
 
 CHECKS = """\
@@ -66,7 +69,7 @@ def lms(docker_engine, run_id, tmp_path_factory):
     course = src / "quiz-course"
     (course / "checks").mkdir(parents=True)
     (course / "course.yaml").write_text(COURSE)
-    for name in ("lesson.ipynb", "mixed.ipynb"):
+    for name in ("lesson.ipynb", "mixed.ipynb", "plain.ipynb"):
         shutil.copy(ROOT / "content_repo/dl-basics/01-python/python-basics.ipynb", course / name)
     (course / "checks" / "quiz.yaml").write_text(CHECKS)
     (course / "checks" / "mixed.yaml").write_text(CHECKS)
@@ -167,7 +170,7 @@ def test_bad_answers_are_refused_naming_the_question(lms, answers, field):
 
 def test_unknown_lessons_and_lessons_without_checks_are_404(lms):
     assert lms.call("GET", "/checks/quiz-course/nope", "amy").status_code == 404
-    assert lms.call("GET", "/checks/dl-basics/numpy-basics", "amy").status_code == 404
+    assert lms.call("GET", "/checks/quiz-course/plain", "amy").status_code == 404
     assert lms.call("POST", "/checks/nope/quiz", "amy", json={"answers": {}}).status_code == 404
 
 
