@@ -22,7 +22,7 @@ def test_the_dashboard_speaks_the_browsers_language(admin):
     korean = page(session, lms, headers={"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"})
     assert korean.status_code == 200
     assert '<html lang="ko">' in korean.text
-    assert "코스" in korean.text and "딥러닝 기초" in korean.text and "레슨 7개" in korean.text
+    assert "코스" in korean.text and "딥러닝 기초" in korean.text and "레슨 10개" in korean.text
     assert "Deep learning basics" not in korean.text
     english = page(session, lms, headers={"Accept-Language": "en-US,en;q=0.9"})
     assert '<html lang="en">' in english.text
