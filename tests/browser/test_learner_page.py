@@ -56,7 +56,7 @@ def test_from_the_learner_page_into_the_lesson(hub, learner, browser_context):
     # their own page, without a server: lessons in order, with status and notices
     page.locator("#learner-name").wait_for()
     rows = page.locator("tr.lms-lesson")
-    assert rows.count() == 7
+    assert rows.count() == 10
     python = page.locator('tr.lms-lesson[data-lesson="dl-basics/python-basics"]')
     numpy = page.locator('tr.lms-lesson[data-lesson="dl-basics/numpy-basics"]')
     assert python.get_attribute("data-status") == "delayed"
