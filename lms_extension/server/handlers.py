@@ -46,6 +46,24 @@ class LmsHandler(ExtensionHandlerMixin, APIHandler):
     def lms(self):
         return self.extensionapp
 
+    async def pass_through(self, path: str, method: str = "GET", body: bytes | None = None,
+                           what: str = "this") -> None:
+        """Forward a request to the LMS service with this server's token and pass its answer
+        on; 503 when no service is set, it cannot be reached, or it fails or refuses the token."""
+        service = self.lms.outline.service
+        if not service:
+            raise web.HTTPError(503, f"no LMS_SERVICE_URL is set: {what} cannot be done")
+        try:
+            response = await service.fetch(path, method, body, raise_error=False)
+        except (OSError, HTTPClientError) as exc:  # not reached, or no answer in time
+            raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
+        if response.code >= 500 or response.code in (401, 403):
+            raise web.HTTPError(503, "the LMS service answered "
+                                f"{message_of(response, str(response.code))}")
+        self.set_status(response.code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(response.body)
+
 
 class ContextHandler(LmsHandler):
     """The lesson this server was started for, what was brought into the home folder, and what
@@ -243,21 +261,9 @@ class SearchHandler(LmsHandler):
 
     @web.authenticated
     async def get(self):
-        service = self.lms.outline.service
-        if not service:
-            raise web.HTTPError(503, "no LMS_SERVICE_URL is set: the course cannot be searched")
         query = {name: self.get_argument(name) for name in ("q", "course", "limit")
                  if self.get_argument(name, None) is not None}
-        try:
-            response = await service.fetch(f"api/search?{urlencode(query)}", raise_error=False)
-        except (OSError, HTTPClientError) as exc:  # not reached, or no answer in time
-            raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
-        if response.code >= 500 or response.code in (401, 403):
-            raise web.HTTPError(503, "the LMS service answered "
-                                f"{message_of(response, str(response.code))}")
-        self.set_status(response.code)
-        self.set_header("Content-Type", "application/json")
-        self.finish(response.body)
+        await self.pass_through(f"api/search?{urlencode(query)}", what="searching the course")
 
 
 class ChecksHandler(LmsHandler):
@@ -268,20 +274,8 @@ class ChecksHandler(LmsHandler):
     MAX_BODY = 65_536
 
     async def _forward(self, course: str, lesson: str, method: str, body: bytes | None):
-        service = self.lms.outline.service
-        if not service:
-            raise web.HTTPError(503, "no LMS_SERVICE_URL is set: checks cannot be answered")
-        try:
-            response = await service.fetch(f"api/checks/{course}/{lesson}", method, body,
-                                           raise_error=False)
-        except (OSError, HTTPClientError) as exc:
-            raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
-        if response.code >= 500 or response.code in (401, 403):
-            raise web.HTTPError(503, "the LMS service answered "
-                                f"{message_of(response, str(response.code))}")
-        self.set_status(response.code)
-        self.set_header("Content-Type", "application/json")
-        self.finish(response.body)
+        await self.pass_through(f"api/checks/{course}/{lesson}", method, body,
+                                what="answering knowledge checks")
 
     @web.authenticated
     async def get(self, course, lesson):

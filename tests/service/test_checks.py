@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import pytest
 import requests
 
 from ..conftest import publish
 from ..hubctl import ROOT, Hub
-from .conftest import Lms, code_cell_ids, event
+from .conftest import Lms, code_cell_ids, event, wait_for
 
 COURSE = """\
 slug: quiz-course
@@ -81,18 +80,8 @@ def lms(docker_engine, run_id, tmp_path_factory):
                "LMS_ADMIN_USERS": "adam"})
     hub.start()
     service = Lms(hub)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            r = service.call("GET", "/content", "admin")
-            if r.ok and r.json()["version"]:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    else:
-        hub.stop()
-        raise AssertionError(f"no content published:\n{hub.log_tail(80)}")
+    wait_for(hub, lambda: service.call("GET", "/content", "admin").json()["version"],
+             "no content published")
     service.group("cohort-a", "amy", "bob")
     service.group("cohort-b", "cal")
     service.group("cohort-a-instructors", "ida")

@@ -14,7 +14,7 @@ from publish_content import publish
 
 from ..hubctl import ROOT, Hub
 from ..spawn.accounts import login
-from .conftest import Lms
+from .conftest import Lms, wait_for
 
 NUMPY = "dl-basics/02-numpy/numpy-basics.ipynb"
 KOREAN_CELL = {"cell_type": "markdown", "id": "ko-intro", "metadata": {},
@@ -42,18 +42,9 @@ def searching(tmp_path_factory, run_id):
     hub = Hub(tmp_path_factory.mktemp("search-hub"), str(remote), f"{run_id}-search")
     hub.start()
     lms = Lms(hub)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # the index is built once the version is live
-        try:
-            r = lms.call("GET", "/search?q=numpy", "admin")
-            if r.ok and r.json()["version"] == first:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    else:
-        hub.stop()
-        raise AssertionError(f"no search index for the content:\n{hub.log_tail(80)}")
+    # the index is built once the version is live
+    wait_for(hub, lambda: lms.call("GET", "/search?q=numpy", "admin").json()["version"] == first,
+             "no search index for the content")
     yield lms, src, remote, first
     hub.stop()
 
