@@ -61,10 +61,15 @@ setup(
     ],
     package_dir={"lms_spawner": "spawner"},
     package_data={
-        "lms_spawner": ["templates/*.html"],
+        # the spawn form, and the hub pages in both languages (spawn, errors, branch preview)
+        "lms_spawner": ["templates/*.html", "templates/hub/*.html"],
+        # the dashboard's, the learner page's and the staff screens' pages
+        "lms_extension.service": ["templates/*.html"],
         "lms_extension.service.migrations": ["script.py.mako"],
         # JupyterLab texts in Korean (the "jupyterlab.locale" entry point below)
-        "lms_extension": ["locale/*/LC_MESSAGES/*.json", "i18n/*/*.json"],
+        "lms_extension": ["locale/*/LC_MESSAGES/*.json"],
+        # the pages' texts in Korean
+        "lms_extension.i18n": ["*/*.json"],
     },
     data_files=[
         (

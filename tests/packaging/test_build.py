@@ -147,6 +147,13 @@ def test_a_clean_checkout_builds_the_whole_product(tmp_path):
     assert f"{data}{DATA}/{entry}" in names
     assert install["packageName"] == "lms-platform"
     assert server["ServerApp"]["jpserver_extensions"] == {"lms_extension": True}
+    # the pages and their Korean travel with the package (an installed hub and service
+    # render them)
+    for page in ("lms_extension/service/templates/learner.html",
+                 "lms_extension/service/templates/staff_cohorts.html",
+                 "lms_spawner/templates/spawn_form.html", "lms_spawner/templates/hub/spawn.html",
+                 "lms_extension/i18n/ko/pages.json", "lms_extension/i18n/ko/staff.json"):
+        assert page in names, f"{page} is not in the wheel"
     # the build's record of its inputs stays out of the wheel
     assert not [name for name in names if build_labextension.STAMP in name]
 
