@@ -96,3 +96,32 @@ def test_from_the_learner_page_into_the_lesson(hub, learner, browser_context):
     assert python_row.locator(".lms-Badge-due").count() == 0
     pandas_row = sidebar.locator('li.lms-Lesson[data-lesson="dl-basics/pandas-exploration"]')
     assert pandas_row.locator(".lms-Badge-due").count() == 0
+
+
+def test_the_learner_page_speaks_korean(hub, learner, browser):
+    session, numpy_due = learner
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="ko-KR")
+    try:
+        with_session_cookies(context, session, hub.url)
+        page = context.new_page()
+        page.goto(f"{hub.url}/services/lms/")
+        page.locator("#learner-name").wait_for()
+        assert page.evaluate("document.documentElement.lang") == "ko"
+        assert "내 코스" in page.title()
+        python = page.locator('tr.lms-lesson[data-lesson="dl-basics/python-basics"]')
+        numpy = page.locator('tr.lms-lesson[data-lesson="dl-basics/numpy-basics"]')
+        assert python.locator(".lms-status").inner_text() == "지연"
+        assert "넘파이 기초" in numpy.inner_text()
+        days = (numpy_due.date() - datetime.now(UTC).date()).days
+        label = {0: "오늘 마감", 1: "내일 마감"}.get(days, f"{days}일 후 마감")
+        assert numpy.locator(".lms-due-soon").inner_text() == label
+        assert page.locator("#notices .lms-notice").nth(1).inner_text().startswith(
+            f"{label}: 넘파이 기초")
+        # the switch turns the same page to English, and stays so
+        page.locator("#lms-language a", has_text="English").click()
+        page.locator("#learner-name").wait_for()
+        assert page.evaluate("document.documentElement.lang") == "en"
+        assert "NumPy basics" in page.locator(
+            'tr.lms-lesson[data-lesson="dl-basics/numpy-basics"]').inner_text()
+    finally:
+        context.close()
