@@ -16,6 +16,7 @@ place in the notebook.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import re
@@ -164,7 +165,6 @@ class SearchIndex:
         terms = list(dict.fromkeys(query.casefold().split()))[:MAX_TERMS]
         if not terms:
             return []
-        starts = [re.compile(r"(?<!\w)" + re.escape(t)) for t in terms]
         phrase = " ".join(query.casefold().split()) if len(terms) > 1 else None
         scored = []
         for entries, joined in zip(self.lessons, self._joined):
@@ -177,13 +177,13 @@ class SearchIndex:
                 if not all(t in folded for t in terms):
                     continue
                 score = KIND_WEIGHT[entry.kind] + sum(
-                    PREFIX_WEIGHT if s.search(folded) else SUBSTRING_WEIGHT for s in starts)
+                    PREFIX_WEIGHT if starts_word(folded, t) else SUBSTRING_WEIGHT for t in terms)
                 if phrase is not None and phrase in folded:
                     score += PHRASE_WEIGHT
                 scored.append((-score, entry.order, entry.cell if entry.cell is not None else -1,
                                entry))
-        scored.sort(key=lambda hit: hit[:3])
-        return [self._hit(entry, terms[0]) for *_, entry in scored[:limit]]
+        best = heapq.nsmallest(limit, scored, key=lambda hit: hit[:3])
+        return [self._hit(entry, terms[0]) for *_, entry in best]
 
     @staticmethod
     def _hit(entry: Entry, term: str) -> dict:
@@ -193,6 +193,17 @@ class SearchIndex:
                 "notebook": entry.notebook,
                 "cell": entry.cell, "cell_id": entry.cell_id, "kind": entry.kind,
                 "snippet": snippet, "highlight": highlight}
+
+
+def starts_word(text: str, term: str) -> bool:
+    """Whether ``term`` occurs in ``text`` at the start of a word (not after a letter, digit
+    or underscore)."""
+    at = text.find(term)
+    while at != -1:
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
+            return True
+        at = text.find(term, at + 1)
+    return False
 
 
 def snippet_of(entry: Entry, term: str) -> tuple[str, list[int]]:
