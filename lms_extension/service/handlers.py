@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC
 
 from sqlalchemy import delete, select
 from tornado import web
@@ -131,9 +132,10 @@ class CohortHandler(JsonBodyMixin, ApiHandler):
             raise web.HTTPError(400, f"course: no course {body.course!r} in the live content")
         if not await self.service.hub.group_exists(group):
             raise web.HTTPError(400, f"group: the hub has no group {group!r}")
+        start = body.start.astimezone(UTC)  # stored as UTC: SQLite keeps no zone
         await self.service.run_db(lambda s: s.merge(
-            Cohort(group=group, course=body.course, start=body.start)))
-        self.send({"group": group, "course": body.course, "start": body.start})
+            Cohort(group=group, course=body.course, start=start)))
+        self.send({"group": group, "course": body.course, "start": start})
 
     async def delete(self, group):
         self.require_admin()

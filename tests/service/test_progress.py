@@ -148,3 +148,12 @@ def test_survey_answers_are_checked_stored_once_and_aggregated(lms):
     # the last lesson has its own survey
     survey = lms.call("GET", "/surveys/dl-basics/model-to-production", "hal").json()["survey"]
     assert survey["title"] == "Looking back on the course"
+
+
+def test_a_cohort_start_in_another_zone_is_the_same_moment(lms):
+    lms.group("cohort-seoul", "sol")
+    r = lms.call("PUT", "/cohorts/cohort-seoul", "admin",
+                 json={"course": "dl-basics", "start": "2026-03-02T09:00:00+09:00"})
+    assert r.status_code == 200, r.text
+    r = lms.call("GET", "/cohorts/cohort-seoul", "admin")
+    assert datetime.fromisoformat(r.json()["start"]) == datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
