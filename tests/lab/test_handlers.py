@@ -15,7 +15,7 @@ from lms_extension.content.wire import EventIn
 from lms_extension.server.handlers import max_length
 
 NAMES = ("context", "events", "outline", "access", "update", "surveys/x/x", "servers",
-         "servers/x/progress", "activity", "search")
+         "servers/x/progress", "activity", "search", "checks/x/x")
 
 
 def lms_routes(app):
