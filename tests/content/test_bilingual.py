@@ -129,3 +129,19 @@ def test_every_translation_keeps_the_fields_of_its_english_text():
         for english, korean in json.loads(path.read_text(encoding="utf-8")).items():
             assert sorted(field.findall(english)) == sorted(field.findall(korean)), \
                 (path.name, english)
+
+
+def test_every_page_text_has_one_korean_translation_across_the_catalogs():
+    """The per-area catalogs are merged: a text translated two ways would show one of them
+    on every page, whichever file sorts last."""
+    import json
+    from pathlib import Path
+
+    import lms_extension.i18n
+
+    seen: dict[str, dict[str, str]] = {}
+    for path in sorted((Path(lms_extension.i18n.__file__).parent / "ko").glob("*.json")):
+        for english, korean in json.loads(path.read_text(encoding="utf-8")).items():
+            seen.setdefault(english, {})[path.name] = korean
+    clashes = {text: where for text, where in seen.items() if len(set(where.values())) > 1}
+    assert not clashes, clashes

@@ -25,7 +25,7 @@ AUTHOR = ["-c", "user.name=Course editor", "-c", "user.email=editor@localhost"]
 NEW_LESSON = """\
   - slug: authority-check
     title: Published a moment ago
-    notebooks: [01-python/python-basics.ipynb]
+    notebooks: [01-python/authority-check.ipynb]
     environment: python
 """
 
@@ -78,12 +78,16 @@ def huge_offset(course: Path) -> None:
     edit(course, "due: 7d", "due: 99999999d")
 
 
+# where the demo course's manifest has the lines the bad commits change
+MANIFEST = (ROOT / "content_repo" / "dl-basics" / "course.yaml").read_text().splitlines()
+SLUG_LINE = MANIFEST.index("slug: dl-basics") + 1
+DUE_LINE = next(n for n, line in enumerate(MANIFEST, 1) if line.strip() == "due: 7d")
 BAD = {
     "escaping symlink": (escaping_symlink, "dl-basics/01-python/data.csv:1: symlink: points to "
                          "'../../../../etc/passwd', outside the content repo"),
-    "deep nesting": (deep_nesting, "dl-basics/course.yaml:3: extra" + ".0" * 19 +
+    "deep nesting": (deep_nesting, f"dl-basics/course.yaml:{SLUG_LINE + 1}: extra" + ".0" * 19 +
                      ": nested deeper than 20 levels"),
-    "huge offset": (huge_offset, "dl-basics/course.yaml:20: lessons.0.due: Value error, "
+    "huge offset": (huge_offset, f"dl-basics/course.yaml:{DUE_LINE}: lessons.0.due: Value error, "
                     "'99999999d' is more than 3650 days"),
 }
 
@@ -148,7 +152,12 @@ def following(docker_engine, tmp_path_factory, run_id):
 
 def test_a_lesson_the_hub_published_is_known_to_the_service_at_once(following):
     hub, lms, remote, first = following
-    new = remote.commit("a new lesson", lambda c: edit(c, "lessons:\n", "lessons:\n" + NEW_LESSON))
+    def add_lesson(course: Path) -> None:
+        shutil.copy(course / "01-python" / "python-basics.ipynb",
+                    course / "01-python" / "authority-check.ipynb")
+        edit(course, "lessons:\n", "lessons:\n" + NEW_LESSON)
+
+    new = remote.commit("a new lesson", add_lesson)
     lms.token("lena")
 
     def spawned():  # 400 (no such lesson) until the hub has published the commit
