@@ -91,6 +91,21 @@ def event(kind: str, lesson: str, course: str = "dl-basics", **fields) -> dict:
             "at": datetime.now(UTC).isoformat(), **fields}
 
 
+def wait_for(hub, ready, failure: str, seconds: float = 60) -> None:
+    """Until ``ready()`` is true (a service not listening yet counts as not ready); else stop
+    the hub and fail with ``failure`` and the hub's log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except (requests.ConnectionError, ValueError, KeyError):
+            pass
+        time.sleep(0.3)
+    hub.stop()
+    raise AssertionError(f"{failure}:\n{hub.log_tail(80)}")
+
+
 @pytest.fixture(scope="session")
 def lms(db_url, content_remote, run_id, tmp_path_factory):
     state = tmp_path_factory.mktemp("lms-hub")
@@ -98,17 +113,7 @@ def lms(db_url, content_remote, run_id, tmp_path_factory):
               {"LMS_SERVICE_DB_URL": db_url, "LMS_COHORTS": COHORTS, "LMS_ADMIN_USERS": "adam"})
     hub.start()
     service = Lms(hub)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            r = service.call("GET", "/content", "admin")
-            if r.ok and r.json()["version"]:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    else:
-        hub.stop()
-        raise AssertionError(f"the LMS service did not publish the content:\n{hub.log_tail(80)}")
+    wait_for(hub, lambda: service.call("GET", "/content", "admin").json()["version"],
+             "the LMS service did not publish the content")
     yield service
     hub.stop()
