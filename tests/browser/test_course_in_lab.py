@@ -79,9 +79,12 @@ def test_a_lesson_from_sidebar_to_survey_and_on_to_the_next_environment(hub, lea
     # the course sidebar opens by itself, with the lesson tree in course order
     sidebar = page.locator("#lms-course-sidebar")
     sidebar.wait_for(state="visible", timeout=60_000)
+    sidebar.locator(".lms-Lesson-title").first.wait_for(timeout=60_000)  # the outline is in
     titles = sidebar.locator(".lms-Lesson-title").all_inner_texts()
     assert titles[:3] == ["Python basics", "NumPy basics", "Exploring data with pandas"], titles
-    assert "lms-Lesson-current" in (row(page, FIRST).get_attribute("class") or "")
+    # the lesson's notebook opens, and its row is marked as the current lesson
+    page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+    page.wait_for_selector(f'li.lms-Lesson-current[data-lesson="{FIRST}"]', timeout=30_000)
     # the cohort's dates: the first lesson is late, the second is due in four days
     assert row(page, FIRST).get_attribute("data-status") == "delayed"
     assert row(page, FIRST).locator(".lms-Badge-delayed").inner_text() == "Delayed"
