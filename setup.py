@@ -91,6 +91,10 @@ setup(
             "dockerspawner>=13",
             "oauthenticator>=16",
             "jupyterhub-nativeauthenticator>=1.3",
+            # LTI 1.3 launches from the school's LMS, and the JWTs of grade passback
+            "jupyterhub-ltiauthenticator>=1.6",
+            "PyJWT[crypto]>=2.8",
+            "cryptography>=41",
             "jinja2>=3",
             # the LMS service, which the hub starts
             "sqlalchemy>=2",
@@ -123,6 +127,7 @@ setup(
     entry_points={
         "console_scripts": [
             "lms-content = lms_extension.content.cli:main",
+            "lms-lti-config = lms_spawner.lti_config:main",
         ],
         "jupyterlab.locale": [
             "lms_course = lms_extension",

@@ -150,6 +150,10 @@ c.JupyterHub.services = [
             # a learner's quotas (LmsService.events_per_minute, .max_stored_events)
             "LMS_EVENTS_PER_MINUTE": os.environ.get("LMS_EVENTS_PER_MINUTE", ""),
             "LMS_MAX_STORED_EVENTS": os.environ.get("LMS_MAX_STORED_EVENTS", ""),
+            # sending scores to the school's LMS (LtiPassback: poll, retries)
+            "LMS_LTI_PASSBACK_INTERVAL": os.environ.get("LMS_LTI_PASSBACK_INTERVAL", ""),
+            "LMS_LTI_RETRY_DELAY": os.environ.get("LMS_LTI_RETRY_DELAY", ""),
+            "LMS_LTI_MAX_ATTEMPTS": os.environ.get("LMS_LTI_MAX_ATTEMPTS", ""),
         },
         "oauth_no_confirm": True,
         # dashboard logins carry the instructor scope (with its cohort filters) where granted,
@@ -174,6 +178,11 @@ c.JupyterHub.custom_scopes = {
     "custom:lms:visits": {
         "description": "Read the hub's record of visits to these users' servers "
         "(GET /hub/api/lms/visits); held by the LMS service.",
+    },
+    "custom:lms:lti": {
+        "description": "Record LTI 1.3 launches in the LMS service (POST "
+        "/services/lms/api/lti/launches: which line item scores which learner's lesson); held "
+        "by the hub's own LTI token.",
     },
 }
 c.JupyterHub.load_roles = [
@@ -296,10 +305,45 @@ elif authenticator == "generic":
         c.GenericOAuthenticator.auth_state_groups_key = (
             "oauth_user." + os.environ.get("LMS_OAUTH_GROUPS_CLAIM", "groups")
         )
+elif authenticator == "lti13":
+    # LTI 1.3 launches from the school's LMS (Moodle, Canvas, Open edX): see README, "LTI 1.3"
+    c.JupyterHub.authenticator_class = "lms_spawner.lti.LmsLTI13Authenticator"
+    lti = c.LmsLTI13Authenticator
+    lti.issuer = os.environ.get("LMS_LTI_ISSUER", "")
+    lti.client_id = set(env_list("LMS_LTI_CLIENT_ID"))
+    lti.deployment_ids = set(env_list("LMS_LTI_DEPLOYMENT_IDS"))
+    lti.jwks_endpoint = os.environ.get("LMS_LTI_JWKS_URL", "")
+    lti.authorize_url = os.environ.get("LMS_LTI_AUTHORIZE_URL", "")
+    lti.username_key = os.environ.get("LMS_LTI_USERNAME_CLAIM", "sub")
+    lti.cohort_prefix = os.environ.get("LMS_LTI_COHORT_PREFIX", "lti-")
+    c.Authenticator.allow_all = True  # the platform's signed launch is the gate
+    # the tool's key pair (made once in the state dir); the public key at /hub/lti13/jwks, the
+    # private key for the LMS service's AGS client assertions
+    from lms_spawner.lti_keys import ensure_tool_key, key_id  # noqa: E402
+
+    lti.tool_key_path = ensure_tool_key(state_dir)
+    # the hub hands each launch's line item to the LMS service with a token of its own
+    lti_token = secrets.token_hex(32)
+    c.JupyterHub.services.append({"name": "lms-lti", "api_token": lti_token})
+    c.JupyterHub.load_roles.append({"name": "lms-lti", "services": ["lms-lti"],
+                                    "scopes": ["access:services!service=lms", "custom:lms:lti"]})
+    lti.launch_record_url = lms_url + "/services/lms/api/lti/launches"
+    lti.launch_record_token = lti_token
+    next(s for s in c.JupyterHub.services if s["name"] == "lms")["environment"].update({
+        "LMS_LTI_KEY_PATH": lti.tool_key_path,
+        "LMS_LTI_KEY_ID": key_id(lti.tool_key_path),
+        "LMS_LTI_TOKEN_URL": os.environ.get("LMS_LTI_TOKEN_URL", ""),
+        "LMS_LTI_CLIENT_ID": os.environ.get("LMS_LTI_CLIENT_ID", ""),
+        "LMS_LTI_ISSUER": lti.issuer,
+    })
 else:
     raise ValueError(
-        f"LMS_AUTHENTICATOR={authenticator!r} is not one of: native, github, generic"
+        f"LMS_AUTHENTICATOR={authenticator!r} is not one of: native, github, generic, lti13"
     )
+# GET /hub/lms/lti: what the school's LMS admin enters (for hub admins; also lms-lti-config)
+from lms_spawner.lti_config import handlers as lti_config_handlers  # noqa: E402
+
+c.JupyterHub.extra_handlers += lti_config_handlers
 
 # -- site-specific additions -----------------------------------------------------------------------
 extra = os.environ.get("LMS_EXTRA_CONFIG", "")

@@ -19,6 +19,8 @@ from lms_extension.content.due import add_days, due_at
 from lms_extension.content.wire import MAX_EVENTS_PER_BATCH
 
 from .check_pages import check_routes
+from .passback import LtiPassback
+from .passback_pages import lti_routes
 from .content import ContentFollower
 from .content_sync import ContentSync
 from .dashboard import dashboard_routes
@@ -230,6 +232,7 @@ class LmsService(Application):
         self.content = ContentFollower(self.content_repo, self.content_ref, self.content_cache_dir)
         self.content_sync = ContentSync(self)
         self.search = CourseSearch(self)
+        self.passback = LtiPassback(self)  # scores for the school's LMS (c.LtiPassback.*)
         with self.sessions() as session:
             self.content.load_live(session)
         self.hub = HubClient(os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api"),
@@ -240,7 +243,8 @@ class LmsService(Application):
         self.web_app = web.Application(
             routes(self.base_url) + dashboard_routes(self.base_url)
             + learner_routes(self.base_url) + search_page_routes(self.base_url)
-            + staff_routes(self.base_url) + check_routes(self.base_url),
+            + staff_routes(self.base_url) + check_routes(self.base_url)
+            + lti_routes(self.base_url),
             hub_auth=self.hub_auth, page_auth=page_auth, lms=self, hub_prefix=hub_prefix,
             cookie_secret=os.urandom(32), login_url=page_auth.login_url, xsrf_cookies=False,
         )
@@ -321,6 +325,7 @@ class LmsService(Application):
         self.log.info("LMS service listening on %s%s", self.service_url, self.base_url)
         loop = ioloop.IOLoop.current()
         loop.add_callback(self._first_sync)
+        loop.add_callback(self.passback.run)
         for interval, task in ((self.content_sync_interval, self.sync_content),
                                (self.deadline_interval, self.check_deadlines)):
             if interval > 0:

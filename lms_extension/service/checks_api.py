@@ -20,6 +20,7 @@ from lms_extension.content.checks import CheckSet
 
 from .auth import ApiHandler, Viewer
 from .check_store import CheckAttempt, load_check_set
+from .lti_store import queue_passbacks
 from .payloads import PayloadError, parse
 from .progress import record_checks_passed
 from .reports import course_or_404, visible_learners
@@ -90,6 +91,7 @@ class ChecksHandler(ApiHandler):
             session.flush()
             if passed:
                 record_checks_passed(session, user, course, lesson, index, now)
+            queue_passbacks(session, index, user, course, lesson, now)  # the score changed
             return _own_attempts(session, user, course, lesson)
 
         attempts = await self.service.write(job)

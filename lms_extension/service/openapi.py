@@ -16,6 +16,7 @@ from lms_extension.content.wire import (
 
 from .checks_api import CHECKS_SCHEMAS, checks_openapi_paths
 from .content_api import ContentSyncIn
+from .lti_launches import LTI_SCHEMAS, lti_openapi_paths
 from .payloads import CohortIn, ExtensionIn, SurveyIn
 from .staff_api import STAFF_SCHEMAS, staff_openapi_paths
 
@@ -130,11 +131,14 @@ def openapi_document(base_url: str) -> dict:
         paths.setdefault(path, {}).update(ops)
     for path, ops in checks_openapi_paths(_op).items():
         paths.setdefault(path, {}).update(ops)
+    for path, ops in lti_openapi_paths(_op).items():
+        paths.setdefault(path, {}).update(ops)
     paths["/content/sync"]["post"]["requestBody"]["required"] = False
     schemas = {m.__name__: m.model_json_schema(ref_template="#/components/schemas/{model}")
                for m in (EventBatch, BatchResult, Refusal, EnvelopeError, ServiceLimits,
                          RefusalReports, RefusalReport, ReportsResult, CohortIn, ExtensionIn,
-                         SurveyIn, ContentSyncIn, *STAFF_SCHEMAS, *CHECKS_SCHEMAS)}
+                         SurveyIn, ContentSyncIn, *STAFF_SCHEMAS, *CHECKS_SCHEMAS,
+                         *LTI_SCHEMAS)}
     for schema in list(schemas.values()):
         schemas.update(schema.pop("$defs", {}))
     return {

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from .check_store import checks_passed
 from .content import CatalogIndex
 from .db import Event, Progress, SurveyResponse
+from .lti_store import queue_passbacks
 from .payloads import EventIn
 
 NOT_STARTED, IN_PROGRESS, COMPLETED, DELAYED = "not_started", "in_progress", "completed", "delayed"
@@ -24,10 +25,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _complete(row: Progress, at: datetime) -> None:
-    if row.status != COMPLETED:
-        row.status = COMPLETED
-        row.completed_at = at
+def _complete(row: Progress, at: datetime) -> bool:
+    """Mark the lesson completed; whether it was not before."""
+    if row.status == COMPLETED:
+        return False
+    row.status = COMPLETED
+    row.completed_at = at
+    return True
 
 
 @dataclass
@@ -80,6 +84,7 @@ def record_events(session: Session, user: str, events: list[EventIn], index: Cat
             Progress.user == user, tuple_(Progress.course, Progress.lesson).in_(list(keys)))
             .with_for_update())
     }
+    completed: set[tuple[str, str]] = set()  # lessons that turned completed
     for e in sorted(new, key=lambda e: e.at_utc):
         at = e.at_utc
         session.add(Event(id=str(e.id), user=user, course=e.course, lesson=e.lesson, kind=e.kind,
@@ -105,14 +110,18 @@ def record_events(session: Session, user: str, events: list[EventIn], index: Cat
                 row.errors = (row.errors or 0) + 1
             if cells_done(lesson, row) and (not lesson.get("checks")
                                             or checks_passed(session, user, e.course, e.lesson)):
-                _complete(row, at)
+                if _complete(row, at):
+                    completed.add((e.course, e.lesson))
         elif e.kind == "lesson_completed":
             if not needs_checks(lesson) or checks_passed(session, user, e.course, e.lesson):
-                _complete(row, at)
+                if _complete(row, at):
+                    completed.add((e.course, e.lesson))
         elif e.kind == "survey_submitted":
             session.merge(SurveyResponse(user=user, course=e.course, lesson=e.lesson,
                                          survey=lesson["survey"], answers=e.answers,
                                          updated_at=now))
+    for course, lesson_slug in sorted(completed):  # scores for the school's LMS (LTI)
+        queue_passbacks(session, index, user, course, lesson_slug, now)
     return done
 
 

@@ -13,6 +13,7 @@ from lms_extension.service.check_pages import check_routes
 from lms_extension.service.dashboard import OAuthCallback, PageHandler, dashboard_routes
 from lms_extension.service.handlers import WebhookHandler, routes
 from lms_extension.service.learner_pages import learner_routes
+from lms_extension.service.passback_pages import lti_routes
 from lms_extension.service.search_pages import search_page_routes
 from lms_extension.service.staff import staff_routes
 
@@ -21,7 +22,8 @@ from .conftest import event
 SAMPLES = {r"([^/]+)": "someone", r"([a-z0-9][a-z0-9-]{0,62})": "dl-basics"}
 BASE = "/services/lms/"
 ALL_ROUTES = (routes(BASE) + dashboard_routes(BASE) + search_page_routes(BASE)
-              + staff_routes(BASE) + learner_routes(BASE) + check_routes(BASE))
+              + staff_routes(BASE) + learner_routes(BASE) + check_routes(BASE)
+              + lti_routes(BASE))
 METHODS = ("get", "post", "put", "delete", "patch")
 
 
