@@ -6,8 +6,10 @@ third-party login initiation at ``/hub/lti13/oauth_login``, the signed ``id_toke
 signature, nonce against the browser's cookie) with what the course platform adds:
 
 * only the configured deployments (``deployment_ids``) may launch; an id_token is taken once
-  (its nonce is remembered until it expires, so a replayed launch is refused); content
-  selection (``LtiDeepLinkingRequest``) is refused with a message, not half-served;
+  (its nonce is remembered until it expires, so a replayed launch is refused);
+* content selection (``LtiDeepLinkingRequest``, Deep Linking 2.0) by holders of a
+  ``deep_link_roles`` role lands on the hub's lesson chooser (lms_spawner.lti_deep_link); other
+  users get HTTP 403, a request that takes no ``ltiResourceLink`` items HTTP 400;
 * the user name comes from a stable claim (``sub`` by default), lower-cased and reduced to
   ``[a-z0-9._-]``;
 * the launch's context (the school's course) is a cohort, a hub group named
@@ -37,6 +39,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from traitlets import Float, Set, Unicode, default
 
+from . import lti_deep_link
 from .lti_keys import ToolJwksHandler
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -88,6 +91,7 @@ class LmsLTI13CallbackHandler(LTI13CallbackHandler):
     """The signed launch: checked, then the learner's cohort, lesson and passback claim."""
 
     _id_token: dict | None = None
+    _deep_link = False
 
     def decode_and_validate_launch_request(self):
         id_token = super().decode_and_validate_launch_request()
@@ -96,9 +100,16 @@ class LmsLTI13CallbackHandler(LTI13CallbackHandler):
         if not auth.deployment_allowed(deployment):
             raise web.HTTPError(403, f"deployment_id: {deployment!r} is not a deployment this "
                                      "hub accepts")
-        if id_token.get(CLAIM + "message_type") != "LtiResourceLinkRequest":
-            raise web.HTTPError(400, "message_type: only resource link launches are taken; "
-                                     "link a lesson with lesson=<course>/<lesson>")
+        message_type = id_token.get(CLAIM + "message_type")
+        if message_type == "LtiDeepLinkingRequest":
+            if not auth.may_deep_link(id_token):
+                raise web.HTTPError(403, "roles: only the course's instructors and "
+                                         "administrators choose lessons (content selection)")
+            lti_deep_link.settings_of(id_token)
+            self._deep_link = True
+        elif message_type != "LtiResourceLinkRequest":
+            raise web.HTTPError(400, f"message_type: {message_type!r} is not taken; resource "
+                                     "link launches and content selection are")
         if not auth.take_nonce(id_token.get("nonce", ""), id_token.get("exp", 0)):
             raise web.HTTPError(400, "nonce: this launch was used before (a replayed id_token)")
         self._id_token = id_token
@@ -107,6 +118,12 @@ class LmsLTI13CallbackHandler(LTI13CallbackHandler):
     async def redirect_to_next_url(self, user):
         token = self._id_token or {}
         cohort = await self.authenticator.join_cohort(self.db, user.orm_user, token)
+        if self._deep_link:
+            pending = self.authenticator.deep_links.add(lti_deep_link.pending_from(
+                token, user.name, self.authenticator.deep_link_timeout))
+            path = url_path_join(self.hub.base_url, "lti13/deep-link")
+            self.redirect(f"{path}?request={pending.id}")
+            return
         lesson = self.authenticator.lesson_of(token)
         await self.authenticator.record_launch(user.name, token, cohort, lesson)
         if lesson:
@@ -137,6 +154,18 @@ class LmsLTI13Authenticator(LTI13Authenticator):
         help="""LTI context roles (the part after ``#``) whose holders join
         ``<cohort>-instructors`` instead of the cohort itself.""",
     )
+    deep_link_roles = Set(
+        Unicode(), default_value={"Instructor", "Administrator", "ContentDeveloper"},
+        config=True,
+        help="""LTI roles (the part after ``#``: context roles, and the institution's or system's
+        ``Administrator``) whose holders may choose lessons in a content selection
+        (``LtiDeepLinkingRequest``); anyone else's gets HTTP 403.""",
+    )
+    deep_link_timeout = Float(
+        1800, config=True,
+        help="""Seconds a content selection may take between the platform's launch and the
+        staff member's choice; after that it must be started again in the LMS.""",
+    )
     tool_key_path = Unicode(
         "", config=True,
         help="""The tool's RSA private key (PEM); its public key is served at
@@ -159,7 +188,8 @@ class LmsLTI13Authenticator(LTI13Authenticator):
         return "sub"  # stable and present in every launch; email may change or be withheld
 
     def get_handlers(self, app):
-        return super().get_handlers(app) + [(r"/lti13/jwks", ToolJwksHandler)]
+        return (super().get_handlers(app) + [(r"/lti13/jwks", ToolJwksHandler)]
+                + lti_deep_link.handlers)
 
     def get_username(self, token):
         name = re.sub(r"[^a-z0-9._-]+", "-", str(super().get_username(token)).lower())
@@ -211,6 +241,18 @@ class LmsLTI13Authenticator(LTI13Authenticator):
             self.log.warning("LTI launch: custom lesson=%r is not <course>/<lesson>", lesson)
         found = OPEN_PATH.search(str(token.get(CLAIM + "target_link_uri") or ""))
         return f"{found.group(1)}/{found.group(2)}" if found else ""
+
+    _deep_links: lti_deep_link.DeepLinkRequests | None = None
+
+    @property
+    def deep_links(self) -> lti_deep_link.DeepLinkRequests:
+        """Content selections between launch and choice (lms_spawner.lti_deep_link)."""
+        if self._deep_links is None:
+            self._deep_links = lti_deep_link.DeepLinkRequests()
+        return self._deep_links
+
+    def may_deep_link(self, token: dict) -> bool:
+        return bool(role_names(token.get(CLAIM + "roles")) & self.deep_link_roles)
 
     def is_instructor(self, token: dict) -> bool:
         return bool(role_names(token.get(CLAIM + "roles")) & self.instructor_roles)

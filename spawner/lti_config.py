@@ -26,6 +26,7 @@ def tool_settings(hub_url: str, base_url: str = "/") -> list[tuple[str, str]]:
         ("Redirect URI (redirection URI / launch URL)", url_path_join(hub, "lti13/oauth_callback")),
         ("Public keyset URL (tool JWKS URL)", url_path_join(hub, "lti13/jwks")),
         ("Target link URI (default launch)", url_path_join(hub, "") + "/"),
+        ("Content selection URL (deep linking URL)", url_path_join(hub, "lti13/deep-link")),
         ("Deep link to one lesson (target link URI of an activity)",
          url_path_join(hub, "lms/open/<course>/<lesson>")),
         ("Custom parameters of an activity",

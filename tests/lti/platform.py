@@ -18,6 +18,13 @@ It speaks the standards at the HTTP boundary, with real JOSE (PyJWT + cryptograp
   (``iss`` = ``sub`` = client id, ``aud`` = the token URL, ``exp``, a ``jti`` used once); the
   scopes asked must be AGS scopes. Answers ``{"access_token", "token_type": "Bearer",
   "expires_in", "scope"}``.
+* **Deep Linking 2.0** (content selection): a launch with ``deep_linking=`` is an
+  ``LtiDeepLinkingRequest`` whose ``deep_linking_settings`` name the return endpoint
+  ``POST <platform>/deep-link-return/<hint>``; it takes the form field ``JWT`` (the tool's
+  ``LtiDeepLinkingResponse``), verified against the tool's JWKS URL (RS256, ``iss`` = client id,
+  ``aud`` = the platform's issuer, ``exp``/``iat``/``nonce``, message type, version,
+  deployment id, the request's ``data`` echoed back), once per request, and records its content
+  items.
 * **AGS scores** ``POST <lineitem>/scores`` (``Content-Type:
   application/vnd.ims.lis.v1.score+json``, ``Authorization: Bearer <token>`` holding the score
   scope): records every score it accepts and answers 204.
@@ -40,6 +47,11 @@ API for tests::
     platform.wait_for_scores(n, timeout)  # wait until n scores were accepted; return them
     platform.tokens_issued                # access tokens handed out, with their scopes
     platform.lineitem_url(resource_link_id)
+    platform.launch(session, user="t", roles=["Instructor"],
+                    deep_linking={"accept_multiple": True, ...})   # a content selection
+    platform.deep_link_returns            # [DeepLinkReturn(hint, claims, content_items)]
+    platform.framed(url)                  # an LMS page showing the launch ``url`` in an iframe
+    platform.deep_link_attempts           # every POST to the return endpoint
 
 ``tamper`` crafts a bad launch: ``"wrong_issuer"`` (iss of another platform),
 ``"expired"`` (exp in the past), ``"bad_signature"`` (signed with another key under the
@@ -71,6 +83,7 @@ from tornado.web import Application, HTTPError, RequestHandler
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 AGS_SCOPES = (AGS + "lineitem", AGS + "lineitem.readonly", AGS + "result.readonly", AGS + "score")
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 ROLE_URI = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -96,6 +109,13 @@ class Score:
 
 
 @dataclass
+class DeepLinkReturn:
+    hint: str
+    claims: dict
+    content_items: list
+
+
+@dataclass
 class Launch:
     hint: str
     user: str
@@ -107,7 +127,9 @@ class Launch:
     tamper: str | None
     name: str
     email: str
+    deep_linking: dict | None = None
     used: bool = False
+    returned: bool = False
 
 
 @dataclass
@@ -171,6 +193,18 @@ class InitiateHandler(_Handler):
             "iss": p.issuer, "login_hint": launch.user, "target_link_uri": launch.target_link_uri,
             "lti_message_hint": hint, "client_id": p.client_id, "lti_deployment_id": deployment,
         }))
+
+
+class CoursePageHandler(_Handler):
+    """A course page of the LMS that shows the launch in a frame, as LMSs show content
+    selection."""
+
+    def get(self, hint):
+        if hint not in self.platform.launches:
+            self.fail(404, "no such launch")
+        self.finish("<!doctype html><html><body><h1>Test LMS course</h1>"
+                    f"<iframe id=\"tool-frame\" src=\"/launch/{hint}\" width=\"1200\" "
+                    "height=\"700\"></iframe></body></html>")
 
 
 class AuthorizeHandler(_Handler):
@@ -268,6 +302,42 @@ class ScoresHandler(_Handler):
         self.finish()
 
 
+class DeepLinkReturnHandler(_Handler):
+    """The tool's answer to a content selection: an auto-submitted form with ``JWT``."""
+
+    async def post(self, hint):
+        p = self.platform
+        p.deep_link_attempts.append(hint)
+        launch = p.launches.get(hint)
+        if launch is None or launch.deep_linking is None:
+            self.fail(404, "no such content selection")
+        token = self.get_body_argument("JWT", "")
+        try:
+            client = jwt.PyJWKClient(p.tool["jwks_url"])
+            key = await IOLoop.current().run_in_executor(
+                None, client.get_signing_key_from_jwt, token)
+            claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=p.issuer,
+                                options={"require": ["iss", "aud", "exp", "iat", "nonce"]})
+        except (jwt.PyJWTError, TypeError) as exc:
+            self.fail(401, f"JWT refused: {exc}")
+        expect = {"iss": p.client_id, LTI + "message_type": "LtiDeepLinkingResponse",
+                  LTI + "version": "1.3.0", LTI + "deployment_id": p.deployment_id}
+        for name, want in expect.items():
+            if claims.get(name) != want:
+                self.fail(400, f"{name} must be {want!r}, not {claims.get(name)!r}")
+        if claims.get(DL + "data") != launch.deep_linking.get("data"):
+            self.fail(400, "data is not the request's data")
+        items = claims.get(DL + "content_items")
+        if not isinstance(items, list):
+            self.fail(400, "content_items must be a list")
+        if launch.returned:
+            self.fail(400, "this content selection was answered before")
+        launch.returned = True
+        p.deep_link_returns.append(DeepLinkReturn(hint, claims, items))
+        self.finish("<!doctype html><html><body><h1 id=\"platform-content-added\">"
+                    f"{len(items)} item(s) added</h1></body></html>")
+
+
 class LtiPlatform:
     """See the module docstring."""
 
@@ -281,6 +351,8 @@ class LtiPlatform:
         self.score_attempts: list[str] = []
         self.tokens_issued: dict[str, dict] = {}
         self.used_jtis: set[str] = set()
+        self.deep_link_returns: list[DeepLinkReturn] = []
+        self.deep_link_attempts: list[str] = []
         self.errors: list[str] = []  # every refusal, for failing tests to print
         self.lock = threading.Lock()
         self._failures, self._failure_status = 0, 503
@@ -301,6 +373,8 @@ class LtiPlatform:
                 (r"/jwks", JwksHandler), (r"/launch/([\w-]+)", InitiateHandler),
                 (r"/authorize", AuthorizeHandler), (r"/token", TokenHandler),
                 (r"/lineitems/([\w-]+)/scores", ScoresHandler),
+                (r"/deep-link-return/([\w-]+)", DeepLinkReturnHandler),
+                (r"/course/([\w-]+)", CoursePageHandler),
             ], platform=self)
             HTTPServer(app).add_sockets(sockets)
             self._loop = IOLoop.current()
@@ -360,10 +434,17 @@ class LtiPlatform:
 
     def launch_url(self, user: str = "learner-1", roles=("Learner",), context=None,
                    resource_link_id: str = "rl-1", custom=None, target_link_uri=None,
-                   tamper: str | None = None, name: str = "", email: str = "") -> str:
+                   tamper: str | None = None, name: str = "", email: str = "",
+                   deep_linking: dict | None = None) -> str:
         assert self.tool, "register_tool() first"
         assert tamper in (None, *TAMPERS), tamper
         hint = secrets.token_hex(8)
+        if deep_linking is not None:
+            deep_linking = {
+                "deep_link_return_url": f"{self.issuer}/deep-link-return/{hint}",
+                "accept_types": ["ltiResourceLink"], "accept_presentation_document_targets":
+                    ["iframe", "window"], "accept_multiple": True, "accept_lineitem": True,
+                "data": f"csrf-{hint}", **deep_linking}
         self.launches[hint] = Launch(
             hint=hint, user=user,
             roles=[r if "#" in r else ROLE_URI + r for r in roles],
@@ -371,8 +452,12 @@ class LtiPlatform:
             resource_link={"id": resource_link_id, "title": f"Activity {resource_link_id}"},
             custom=custom or {}, target_link_uri=target_link_uri or self.tool["target_link_uri"],
             tamper=tamper, name=name or user.title(), email=email or f"{user}@school.example",
+            deep_linking=deep_linking,
         )
         return f"{self.issuer}/launch/{hint}"
+
+    def framed(self, launch_url: str) -> str:
+        return f"{self.issuer}/course/{launch_url.rsplit('/', 1)[-1]}"
 
     def id_token(self, launch: Launch, nonce: str) -> str:
         now = int(time.time())
@@ -396,6 +481,15 @@ class LtiPlatform:
                 "lineitem": self.lineitem_url(launch.resource_link["id"]),
             },
         }
+        if launch.deep_linking is not None:
+            del claims[LTI + "resource_link"], claims[AGS_CLAIM]
+            claims.update({
+                LTI + "message_type": "LtiDeepLinkingRequest",
+                DL + "deep_linking_settings": {k: v for k, v in launch.deep_linking.items()
+                                               if v is not None},
+                LTI + "tool_platform": {"guid": "platform-1", "name": "Test LMS"},
+                LTI + "launch_presentation": {"document_target": "iframe"},
+            })
         key = new_key() if launch.tamper == "bad_signature" else self.key
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.kid})
 
@@ -427,4 +521,5 @@ class LtiPlatform:
                              f"refusals: {self.errors[-5:]}")
 
 
-__all__ = ["LtiPlatform", "Score", "LaunchResult", "SCORE_TYPE", "AGS_SCOPES", "TAMPERS"]
+__all__ = ["LtiPlatform", "Score", "DeepLinkReturn", "LaunchResult", "SCORE_TYPE", "AGS_SCOPES",
+           "TAMPERS"]
