@@ -66,13 +66,29 @@ def test_a_new_version_is_announced_and_merged_keeping_the_learners_edit(
 
     with_session_cookies(browser_context, session, hub.url)
     page = browser_context.new_page()
+    pending: dict = {}
+    page.on("request", lambda req: pending.__setitem__(id(req), req))
+    page.on("requestfinished", lambda req: pending.pop(id(req), None))
+    page.on("requestfailed", lambda req: pending.pop(id(req), None))
     page.goto(f"{hub.url}/user/{USER}/lab/tree/{NOTEBOOK}")
     notice = page.get_by_text("New course content", exact=False)
     notice.wait_for(timeout=60_000)
     text = notice.inner_text()
     assert "01-python/cheatsheet.md" in text and "01-python/python-basics.ipynb" in text
     page.get_by_role("button", name="Update", exact=True).click()
-    page.get_by_text("Course content updated to version", exact=False).wait_for(timeout=60_000)
+    try:
+        page.get_by_text("Course content updated to version", exact=False).wait_for(timeout=60_000)
+    except Exception:
+        # what the update waited on: the browser's unanswered requests, the server's processes
+        print("requests without an answer:", *(f"{r.method} {r.url}" for r in pending.values()),
+              sep="\n  ")
+        for name in subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True,
+                                   text=True).stdout.split():
+            if USER in name:
+                procs = "for p in /proc/[0-9]*; do echo $p $(tr '\\0' ' ' < $p/cmdline); done"
+                print(subprocess.run(["docker", "exec", name, "sh", "-c", procs],
+                                     capture_output=True, text=True).stdout)
+        raise
 
     page.get_by_text("was changed by you and by the course", exact=False).wait_for()
     merged = session.get(url, timeout=30).json()["content"]["cells"]
