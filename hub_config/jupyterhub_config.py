@@ -125,6 +125,22 @@ from lms_spawner.open_lesson import route_spawn_links  # noqa: E402
 
 route_spawn_links()
 c.JupyterHub.extra_handlers = gpu_handlers + content_handlers + open_lesson_handlers
+# warm lesson pools: LMS_WARM_LESSONS="course/lesson=N,…" keeps N servers of each lesson started,
+# each claimed by the next learner who opens it and replaced in the background (needs root on
+# the Docker host; see README, "Warm lesson pools"); LMS_WARM_SCHEDULE (a JSON file of class
+# sessions) warms a lesson around a cohort's start; GET/PUT /hub/api/lms/pool for admins
+if spawner == "docker":
+    from lms_spawner.lesson_pool import keep_warm_lessons  # noqa: E402
+    from lms_spawner.pool_api import handlers as pool_handlers  # noqa: E402
+    from lms_spawner.pool_schedule import load_sessions, parse_warm_lessons  # noqa: E402
+
+    c.LessonPool.warm_lessons = parse_warm_lessons(os.environ.get("LMS_WARM_LESSONS", ""))
+    if os.environ.get("LMS_WARM_SCHEDULE"):
+        c.LessonPool.schedule = [s.as_dict() for s in
+                                 load_sessions(os.environ["LMS_WARM_SCHEDULE"])]
+    c.LessonPool.slots_dir = os.path.join(state_dir, "pool-slots")
+    keep_warm_lessons()
+    c.JupyterHub.extra_handlers += pool_handlers
 c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 

@@ -20,10 +20,13 @@ from .gpus import LessonGpus
 from .hardening import harden_host_config
 from .lesson_mixin import LessonMixin
 from .limits import LessonLimits, Limits
+from .lesson_pool import POOL_LABEL
+from .pool_claim import PoolClaim
 
 
-class LessonSpawner(LessonMixin, LessonGpus, LessonLimits, DockerSpawner):
-    """Start each lesson in its own environment's Docker image."""
+class LessonSpawner(LessonMixin, PoolClaim, LessonGpus, LessonLimits, DockerSpawner):
+    """Start each lesson in its own environment's Docker image (a warm one from the hub's
+    ``LessonPool`` when it has one: ``PoolClaim``)."""
 
     @default("remove")
     def _default_remove(self):
@@ -56,12 +59,14 @@ class LessonSpawner(LessonMixin, LessonGpus, LessonLimits, DockerSpawner):
         """Never reuse a kept container (``remove=False``) that cannot serve this start.
 
         It is replaced when it was made from another image, or with host networking, where
-        each start listens on a new free port that the old container's settings do not name.
+        each start listens on a new free port that the old container's settings do not name,
+        or when it was a pooled server (its entry and home slot served one start only).
         """
         obj = await self.get_object()
         if not obj:
             return
-        if obj["Config"]["Image"] == self.image and not self.host_networking:
+        pooled = POOL_LABEL in (obj["Config"].get("Labels") or {})
+        if obj["Config"]["Image"] == self.image and not self.host_networking and not pooled:
             return
         self.log.info(
             "Replacing %s (image %s) for lesson %s (image %s)",
