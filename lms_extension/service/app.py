@@ -222,7 +222,7 @@ class LmsService(Application):
     # -- set-up ---------------------------------------------------------------------------------
 
     def setup(self) -> None:
-        self.engine = make_engine(self.db_url)
+        self.engine = make_engine(self.db_url, background_checkpoints=True)
         outcome = ensure_schema(self.engine, self.db_url)
         self.log.info("LMS database %s (%s)", self.engine.url.render_as_string(), outcome)
         self.sessions = make_sessionmaker(self.engine)

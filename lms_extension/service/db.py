@@ -3,6 +3,9 @@ migrations in ``migrations/``; these classes must match them."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from datetime import datetime
 
 from sqlalchemy import (
@@ -22,6 +25,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from .private_files import private_sqlite_file
+
+log = logging.getLogger(__name__)
 
 NAME = String(255)
 SLUG = String(64)
@@ -155,9 +160,14 @@ class WebhookDelivery(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
     """An engine for ``url``; SQLite gets WAL and a busy timeout so readers do not block, and
-    its files are readable by their owner only."""
+    its files are readable by their owner only.
+
+    ``background_checkpoints`` (SQLite, the service's own engine): commits no longer copy the
+    WAL back into the database file themselves (``wal_autocheckpoint`` off, which makes the
+    commit that crosses 1,000 pages wait for the copy and its fsync); a thread of its own does,
+    every ``CHECKPOINT_SECONDS``, without blocking readers or the writer."""
     if url.startswith("sqlite"):
         private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -168,10 +178,30 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            if background_checkpoints:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
 
+        if background_checkpoints:
+            threading.Thread(target=_checkpoints, args=(engine,), name="lms-wal-checkpoint",
+                             daemon=True).start()
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+CHECKPOINT_SECONDS = 1.0
+
+
+def _checkpoints(engine: Engine) -> None:
+    """Copy the SQLite WAL into the database file every ``CHECKPOINT_SECONDS`` (``PASSIVE``:
+    as far as readers allow, never waiting for them or the writer)."""
+    while True:
+        time.sleep(CHECKPOINT_SECONDS)
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # noqa: BLE001 - the next round tries again; commits go on meanwhile
+            log.warning("WAL checkpoint of %s failed", engine.url, exc_info=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

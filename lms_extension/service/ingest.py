@@ -22,8 +22,9 @@ from lms_extension.content.wire import (
     read_events,
 )
 
+from .content import CatalogIndex
 from .db import Refusal as RefusalRow
-from .progress import record_events
+from .recording import Batch, Recorded, record_batches
 from .quotas import RateLimiter, StoredEvents
 
 BODY_KEPT = 4000  # characters of a refused event's body that are kept for instructors
@@ -103,30 +104,9 @@ class EventIntake:
                                 f"(LmsService.events_per_minute); send it again in "
                                 f"{retry_after:.0f} s")
                  for i, raw in enumerate(raw_events[granted:], start=granted)]
-        now = self.service.utcnow()
-        index = self.service.content.index
-
-        def job(session: Session) -> BatchResult:
-            room = self.stored.room(session, user)
-            done = record_events(session, user, [e for _, e in good], index, now, room)
-            self.stored.add(session, user, len(done.accepted))
-            position = {id(e): i for i, e in good}
-            over = [Refusal(index=position[id(e)], id=str(e.id),
-                            field=f"events.{position[id(e)]}",
-                            reason=f"quota: {user} has {self.stored.limit} stored events, the "
-                                   "most the service keeps for one learner "
-                                   "(LmsService.max_stored_events)")
-                    for e in done.over_quota]
-            self._keep(session, user, sorted(final + over, key=lambda r: r.index), raw_events,
-                       now)
-            held = {id(e) for e in done.accepted + done.duplicates}
-            taken = list(dict.fromkeys(str(e.id) for _, e in good if id(e) in held))
-            return BatchResult(accepted=len(done.accepted), duplicates=len(done.duplicates),
-                               taken=taken,
-                               refused=sorted(final + over + later, key=lambda r: r.index),
-                               retry_after=retry_after if later else None)
-
-        return await self.service.write(job)
+        return await self.service.write(EventsJob(
+            self, user, good, final, later, raw_events, retry_after,
+            self.service.content.index, self.service.utcnow()))
 
     def _check_against_catalog(self, number: int, event: EventIn) -> Refusal | None:
         index = self.service.content.index
@@ -167,6 +147,45 @@ class EventIntake:
                 RefusalRow.at, RefusalRow.id).limit(count - keep)
             session.execute(delete(RefusalRow).where(RefusalRow.id.in_(
                 list(session.scalars(oldest)))))
+
+
+class EventsJob:
+    """One learner's batch on the single writer. The batches waiting there are recorded
+    together (:meth:`run_together`, :func:`.recording.record_batches`), in a few statements."""
+
+    def __init__(self, intake: EventIntake, user: str, good: list[tuple[int, EventIn]],
+                 refused: list[Refusal], later: list[Refusal], raw_events: list,
+                 retry_after: float, index: CatalogIndex, now: datetime):
+        self.intake, self.user, self.good, self.refused = intake, user, good, refused
+        self.later, self.raw_events, self.retry_after = later, raw_events, retry_after
+        self.index, self.now = index, now
+
+    def __call__(self, session: Session) -> BatchResult:
+        return self.run_together(session, [self])[0]
+
+    @classmethod
+    def run_together(cls, session: Session, jobs: list[EventsJob]) -> list[BatchResult]:
+        batches = [Batch(job.user, [e for _, e in job.good], job.index, job.now)
+                   for job in jobs]
+        record_batches(session, batches, jobs[0].intake.stored)
+        return [job._result(session, batch.done) for job, batch in zip(jobs, batches,
+                                                                         strict=True)]
+
+    def _result(self, session: Session, done: Recorded) -> BatchResult:
+        intake, user = self.intake, self.user
+        position = {id(e): i for i, e in self.good}
+        over = [Refusal(index=position[id(e)], id=str(e.id), field=f"events.{position[id(e)]}",
+                        reason=f"quota: {user} has {intake.stored.limit} stored events, the "
+                               "most the service keeps for one learner "
+                               "(LmsService.max_stored_events)")
+                for e in done.over_quota]
+        intake._keep(session, user, sorted(self.refused + over, key=lambda r: r.index),
+                     self.raw_events, self.now)
+        return BatchResult(accepted=len(done.accepted), duplicates=len(done.duplicates),
+                           taken=done.taken,
+                           refused=sorted(self.refused + over + self.later,
+                                          key=lambda r: r.index),
+                           retry_after=self.retry_after if self.later else None)
 
 
 def _slug(raw: Any, key: str) -> str | None:

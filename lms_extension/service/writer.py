@@ -7,10 +7,12 @@ the same row collide. On one thread they cannot interleave, on SQLite and Postgr
 without row locks or retries in the rules themselves.
 
 The thread takes every job that is waiting and runs them in one transaction (group commit):
-under load one commit serves many batches. If that transaction fails, each job of the group
-runs again in a transaction of its own, so one bad job fails alone. A job whose transaction
-hits a conflict made by another process (a unique key, a serialization failure) is run again
-from the start, up to ``attempts`` times.
+under load one commit serves many batches. Jobs that can run together (a ``run_together``
+class method, e.g. learner event batches, :mod:`.recording`) are handed over all at once when
+they follow each other in the queue, so that many batches cost a few bulk statements. If that
+transaction fails, each job of the group runs again in a transaction of its own, so one bad
+job fails alone. A job whose transaction hits a conflict made by another process (a unique
+key, a serialization failure) is run again from the start, up to ``attempts`` times.
 """
 
 from __future__ import annotations
@@ -107,12 +109,27 @@ class Writer:
 
     def _transaction(self, jobs: list[Job]) -> list[Any]:
         with self.sessions() as session:
-            results = [job(session) for job in jobs]
+            results = []
+            for together, run in _runs(jobs):
+                results.extend(together(session, run) if together else [run[0](session)])
             session.commit()
             callbacks = session.info.pop("after_commit", [])
         for callback in callbacks:
             callback()
         return results
+
+
+def _runs(jobs: list[Job]) -> list[tuple[Callable | None, list[Job]]]:
+    """The jobs cut into runs: consecutive jobs with the same ``run_together`` form one run,
+    any other job a run of its own (``None``: call the job itself)."""
+    runs: list[tuple[Callable | None, list[Job]]] = []
+    for job in jobs:
+        together = getattr(job, "run_together", None)
+        if together is not None and runs and runs[-1][0] == together:
+            runs[-1][1].append(job)
+        else:
+            runs.append((together, [job]))
+    return runs
 
 
 def _conflict(exc: DBAPIError) -> bool:

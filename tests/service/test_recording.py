@@ -1,0 +1,136 @@
+"""Many batches in one writer transaction, on the service's real database (SQLite and
+PostgreSQL): the batches are recorded as if one after the other, and the other writes of the
+same transaction (the deadline task, knowledge checks) see what they changed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lms_extension.content.wire import EventIn
+from lms_extension.service.content import CatalogIndex
+from lms_extension.service.db import Event, Progress, make_engine, make_sessionmaker
+from lms_extension.service.migrate import ensure_schema
+from lms_extension.service.progress import COMPLETED, DELAYED, mark_delayed
+from lms_extension.service.quotas import StoredEvents
+from lms_extension.service.recording import Batch, record_batches
+from lms_extension.service.writer import Writer
+
+COURSE = "rec-course"
+CELLS = [f"cell-{n}" for n in range(4)]
+INDEX = CatalogIndex("v1", {"courses": [{"slug": COURSE, "lessons": [
+    {"slug": slug, "title": slug, "code_cells": len(CELLS), "code_cell_ids": CELLS,
+     "completion": {"rule": "executed", "fraction": 1.0}}
+    for slug in ("one", "two")]}]})
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def sessions(db_url):
+    engine = make_engine(db_url)
+    ensure_schema(engine, db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def ran(cell: str, ok: bool = True, seconds: float = 1, lesson: str = "one",
+        at: datetime = NOW, event_id: str | None = None) -> EventIn:
+    return EventIn(id=event_id or str(uuid.uuid4()), kind="cell_executed", course=COURSE,
+                   lesson=lesson, at=at, cell_id=cell, ok=ok, active_seconds=seconds)
+
+
+def progress(sessions, user: str, lesson: str = "one") -> Progress | None:
+    with sessions() as session:
+        return session.get(Progress, (user, COURSE, lesson))
+
+
+def test_batches_of_one_transaction_follow_each_other(sessions):
+    user = f"rec-{uuid.uuid4().hex[:8]}"
+    first = [ran(CELLS[0]), ran("scratch", ok=False, seconds=5)]
+    again = [EventIn.model_validate(e.model_dump()) for e in first]  # the batch resent
+    later = [ran(CELLS[1], lesson="two"), ran(CELLS[1], seconds=2), first[0]]
+    with sessions() as session:
+        done = record_batches(session, [Batch(user, first, INDEX, NOW),
+                                        Batch(user, again, INDEX, NOW),
+                                        Batch(user, later, INDEX, NOW)])
+        session.commit()
+    assert [(len(d.accepted), len(d.duplicates)) for d in done] == [(2, 0), (0, 2), (2, 1)]
+    assert done[1].taken == [str(e.id) for e in first]
+    row = progress(sessions, user)
+    assert (row.cells_ok, row.errors, row.active_seconds) == ([CELLS[0], CELLS[1]], 1, 8)
+    assert progress(sessions, user, "two").cells_ok == [CELLS[1]]
+    with sessions() as session:
+        stored = session.query(Event).filter(Event.user == user).count()
+    assert stored == 4
+
+
+def test_the_stored_events_quota_counts_the_batches_before(sessions):
+    user = f"rec-{uuid.uuid4().hex[:8]}"
+    quota = StoredEvents(3)
+    with sessions() as session:
+        done = record_batches(session, [Batch(user, [ran("a"), ran("b")], INDEX, NOW),
+                                        Batch(user, [ran("c"), ran("d")], INDEX, NOW)], quota)
+        session.commit()
+    assert [(len(d.accepted), len(d.over_quota)) for d in done] == [(2, 0), (1, 1)]
+    assert len(done[1].taken) == 1
+
+
+def test_a_deadline_run_after_a_completion_in_the_same_transaction_keeps_it(sessions):
+    user = f"rec-{uuid.uuid4().hex[:8]}"
+    key = (user, COURSE, "one")
+    with sessions() as session:
+        record_batches(session, [Batch(user, [ran(CELLS[0])], INDEX, NOW)])
+        session.commit()
+    with sessions() as session:
+        loaded = session.get(Progress, key)  # an earlier job of the transaction read it
+        assert loaded.status == "in_progress"
+        record_batches(session, [Batch(user, [ran(c) for c in CELLS[1:]], INDEX, NOW)])
+        assert session.get(Progress, key).status == COMPLETED  # as the LTI scores read it
+        assert mark_delayed(session, INDEX, {key: NOW - timedelta(days=1)}, NOW) == 0
+        session.commit()
+    assert progress(sessions, user).status == COMPLETED
+
+
+def test_a_completion_after_a_deadline_run_in_the_same_transaction_wins(sessions):
+    user = f"rec-{uuid.uuid4().hex[:8]}"
+    key = (user, COURSE, "one")
+    with sessions() as session:
+        record_batches(session, [Batch(user, [ran(CELLS[0])], INDEX, NOW)])
+        session.commit()
+    with sessions() as session:
+        assert mark_delayed(session, INDEX, {key: NOW - timedelta(days=1)}, NOW) == 1
+        record_batches(session, [Batch(user, [ran(c) for c in CELLS[1:]], INDEX, NOW)])
+        session.commit()
+    row = progress(sessions, user)
+    assert (row.status, len(row.cells_ok)) == (COMPLETED, len(CELLS))
+    assert row.status != DELAYED
+
+
+class Job:
+    """A job that can run together with others of its kind, as event batches do."""
+
+    def __init__(self, log: list, name: str):
+        self.log, self.name = log, name
+
+    def __call__(self, session):
+        return self.run_together(session, [self])[0]
+
+    @classmethod
+    def run_together(cls, session, jobs):
+        jobs[0].log.append([job.name for job in jobs])
+        return [job.name for job in jobs]
+
+
+def test_the_writer_hands_consecutive_batches_over_together(sessions):
+    writer = Writer(sessions)
+    try:
+        log: list = []
+        other = []
+        jobs = [Job(log, "a"), Job(log, "b"), lambda s: other.append("x") or "x",
+                Job(log, "c")]
+        assert writer._transaction(jobs) == ["a", "b", "x", "c"]
+        assert log == [["a", "b"], ["c"]] and other == ["x"]
+    finally:
+        writer.stop()
