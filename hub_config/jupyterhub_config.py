@@ -267,6 +267,10 @@ c.Spawner.server_token_scopes = [
 idle_timeout = int(os.environ.get("LMS_IDLE_TIMEOUT", "3600"))
 # JupyterLab warns the learner a few minutes before an idle server is stopped
 c.Spawner.environment = {"LMS_IDLE_TIMEOUT": str(max(idle_timeout, 0))}
+# lesson servers start the lesson notebook's kernel while JupyterLab loads; LMS_PRESTART_KERNEL=0:
+# only when JupyterLab opens it (LmsExtensionApp.prestart_kernel)
+if os.environ.get("LMS_PRESTART_KERNEL", "").strip():
+    c.Spawner.environment["LMS_PRESTART_KERNEL"] = os.environ["LMS_PRESTART_KERNEL"].strip()
 if idle_timeout > 0:
     c.JupyterHub.services.append(
         {

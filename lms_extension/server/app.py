@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jupyter_server.extension.application import ExtensionApp
 from tornado.ioloop import PeriodicCallback
-from traitlets import Float, Integer, TraitError, Unicode, default, validate
+from traitlets import Bool, Float, Integer, TraitError, Unicode, default, validate
 
 from .. import __version__
 from .access import HubVisits
@@ -23,6 +23,7 @@ from .handlers import ROUTES
 from .http import TokenClient
 from .lease import HomeLease
 from .outline import OutlineSource
+from .prestart import notebook_of, start_lesson_kernel
 from .queue import EventQueue
 from .servers import HubServers
 
@@ -109,9 +110,22 @@ class LmsExtensionApp(ExtensionApp):
     events_max_body_bytes = Integer(262_144, help="Largest body JupyterLab may POST to "
                                     "/lms/api/events (larger: 413, and JupyterLab sends fewer "
                                     "events at once).").tag(config=True)
+    prestart_kernel = Bool(True, help="Start the kernel of the notebook this server opens "
+                           "first (prestart_notebook) as the server starts, while JupyterLab "
+                           "loads, so that JupyterLab finds its session and kernel already "
+                           "there (LMS_PRESTART_KERNEL=0 or false: the kernel starts when "
+                           "JupyterLab opens the notebook).").tag(config=True)
+    prestart_notebook = Unicode(help="The notebook whose kernel is started ahead, relative to "
+                                "the server's root; default: the one JupyterHub's default URL "
+                                "opens (JUPYTERHUB_DEFAULT_URL, /lab/tree/<path>, which the "
+                                "hub sets to the lesson's first notebook).").tag(config=True)
     outline_max_age = Float(30.0, help="Seconds the course outline from the LMS service is "
                             "served from the saved copy before it is fetched again.").tag(
         config=True)
+    outline_wait = Float(2.0, help="Seconds a request for the course outline waits for the LMS "
+                         "service when a saved outline exists; after that the saved one is "
+                         "served, marked stale, and the service's answer, when it comes, is "
+                         "saved for the next request.").tag(config=True)
 
     _course_env = from_env("course", "LMS_COURSE")
     _lesson_env = from_env("lesson", "LMS_LESSON")
@@ -127,9 +141,29 @@ class LmsExtensionApp(ExtensionApp):
     _server_name_env = from_env("server_name", "JUPYTERHUB_SERVER_NAME")
     _idle_timeout_env = from_env("idle_timeout", "LMS_IDLE_TIMEOUT", number=True)
 
+    @default("prestart_kernel")
+    def _default_prestart_kernel(self):
+        raw = os.environ.get("LMS_PRESTART_KERNEL", "").strip().lower()
+        if raw in ("", "1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise TraitError(f"LMS_PRESTART_KERNEL: {raw!r} is not one of 1, 0, true, false")
+
+    @default("prestart_notebook")
+    def _default_prestart_notebook(self):
+        return notebook_of(os.environ.get("JUPYTERHUB_DEFAULT_URL", "")
+                           or getattr(self.serverapp, "default_url", ""))
+
     @default("state_dir")
     def _default_state_dir(self):
         return os.path.join(os.path.expanduser("~"), ".local", "share", "lms")
+
+    @validate("outline_wait")
+    def _wait_not_negative(self, proposal):
+        if proposal.value < 0:
+            raise TraitError(f"LmsExtensionApp.outline_wait: {proposal.value} is less than 0")
+        return proposal.value
 
     @validate("idle_timeout", "batch_max_bytes", "batch_max_events", "events_max_body_bytes")
     def _not_negative(self, proposal):
@@ -163,7 +197,8 @@ class LmsExtensionApp(ExtensionApp):
         self.queue = EventQueue(state / "events.sqlite")
         self.outline = OutlineSource(service, self.user, state / "outline.json",
                                      self.outline_max_age,
-                                     pending=lambda: self.queue.counts()["queued"])
+                                     pending=lambda: self.queue.counts()["queued"],
+                                     max_wait=self.outline_wait)
         holder = f"{self.user}/{self.server_name or '(default)'} on {socket.gethostname()}"
         # a preview's events stay in its own queue: its forwarder has no service to send to
         forward_to = TokenClient("", self.token) if self.preview else service
@@ -174,10 +209,21 @@ class LmsExtensionApp(ExtensionApp):
             on_taken=self.outline.invalidate, logger=self.log)
         self.hub_servers = HubServers(TokenClient(self.hub_api_url, self.token), self.user)
         self.visits = HubVisits(TokenClient(self.hub_api_url, self.token), self.user)
+        if self.prestart_kernel and self.prestart_notebook:
+            # the first thing the event loop does, before the server even listens
+            self.serverapp.io_loop.add_callback(self._prestart)
         if self.preview:
             self.log.info("lms_extension: preview of %s; events are not forwarded", self.preview)
         elif not self.service_url:
             self.log.warning("lms_extension: no LMS_SERVICE_URL; events stay queued")
+
+    async def _prestart(self) -> None:
+        try:
+            self._prestarted = await start_lesson_kernel(self.serverapp,
+                                                         self.prestart_notebook, self.log)
+        except Exception as exc:  # noqa: BLE001 - JupyterLab starts the kernel as usual
+            self.log.warning("lms_extension: the kernel of %s was not started ahead: %s",
+                             self.prestart_notebook, exc)
 
     def initialize_handlers(self):
         super().initialize_handlers()

@@ -7,6 +7,7 @@ the learner's servers forwards it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -22,13 +23,16 @@ from .http import TokenClient
 
 class OutlineSource:
     def __init__(self, service: TokenClient, user: str, cache_file: Path, max_age: float = 30.0,
-                 pending: Callable[[], int] = lambda: 0):
+                 pending: Callable[[], int] = lambda: 0, max_wait: float | None = None):
         self.service = service
         self.user = user
         self.cache_file = cache_file
         self.max_age = max_age
         self.pending = pending
+        # with a saved copy, a request waits this long for the service (None: until it answers)
+        self.max_wait = max_wait
         self._outdated = False
+        self._fetching: asyncio.Future | None = None
 
     def invalidate(self) -> None:
         """New events reached the service: the next outline is fetched, not taken from the
@@ -36,8 +40,10 @@ class OutlineSource:
         self._outdated = True
 
     async def fetch(self) -> dict:
-        catalog = await self.service.get_json("api/catalog")
-        progress = await self.service.get_json(f"api/progress/{quote(self.user)}")
+        # both at once: one round trip to the service, not two
+        catalog, progress = await asyncio.gather(
+            self.service.get_json("api/catalog"),
+            self.service.get_json(f"api/progress/{quote(self.user)}"))
         courses = []
         for course in catalog.get("courses", []):
             status = {row["lesson"]: row for row in progress["courses"].get(course["slug"], [])}
@@ -71,7 +77,9 @@ class OutlineSource:
             raise web.HTTPError(503, f"the LMS service cannot be reached: {exc}") from None
 
     async def get(self) -> dict:
-        """The outline: fresh if possible, else the last one saved (``stale``: true)."""
+        """The outline: fresh if possible, else the last one saved (``stale``: true). With a
+        saved copy, the service gets ``max_wait`` seconds; a later answer is saved for the next
+        request (one fetch at a time, shared by the requests that wait for it)."""
         cached = self._read_cache()
         pending = self.pending()
         if (cached and not self._outdated and not pending and not cached.get("stale")
@@ -80,7 +88,14 @@ class OutlineSource:
         try:
             if not self.service:
                 raise OSError("no LMS_SERVICE_URL is set")
-            outline = await self.fetch()
+            if self._fetching is None:
+                self._fetching = asyncio.ensure_future(self._fetch_and_save())
+                self._fetching.add_done_callback(self._fetched)
+            wait = self.max_wait if cached is not None else None
+            return await asyncio.wait_for(asyncio.shield(self._fetching), wait)
+        except TimeoutError:
+            return {**cached, "stale": True, "pending_events": pending,
+                    "error": f"the LMS service did not answer within {self.max_wait:g} s"}
         except (HTTPClientError, OSError, ValueError, KeyError) as exc:
             if cached is None:
                 return {"courses": [], "stale": True, "pending_events": pending, "error":
@@ -88,10 +103,22 @@ class OutlineSource:
                         "nothing is saved yet"}
             return {**cached, "stale": True, "pending_events": pending,
                     "error": f"{type(exc).__name__}: {exc}"}
-        self._outdated = False
-        outline.update(fetched_at=time.time(), stale=False, pending_events=pending)
+
+    async def _fetch_and_save(self) -> dict:
+        self._outdated = False  # events taken from now on ask for another fetch
+        try:
+            outline = await self.fetch()
+        except BaseException:
+            self._outdated = True
+            raise
+        outline.update(fetched_at=time.time(), stale=False, pending_events=self.pending())
         self._write_cache(outline)
         return outline
+
+    def _fetched(self, future: asyncio.Future) -> None:
+        self._fetching = None
+        if not future.cancelled():
+            future.exception()  # seen here, whether or not a request still waits for it
 
     def _read_cache(self) -> dict | None:
         try:

@@ -106,8 +106,9 @@ export class CourseModel implements ICourseModel {
     }
     const done = newlyCompleted(this._hasOutline ? this._outline : null, outline);
     this._outline = outline;
-    if (outline.pending_events) {
-      // events on their way to the service: look again soon, less often the longer it takes
+    if (outline.pending_events || (outline.stale && outline.courses.length)) {
+      // events on their way to the service, or the saved status served while the service was
+      // slow: look again soon, less often the longer it takes
       this._scheduleRefresh(this._pendingWait);
       this._pendingWait = Math.min(this._pendingWait * 2, PENDING_MAX_WAIT_MS);
     } else {
@@ -148,15 +149,15 @@ export class CourseModel implements ICourseModel {
   }
 
   private async _start(): Promise<void> {
-    try {
-      this._context = await requestAPI<IContext>('context', {}, false);
-      if (this._context.limits) {
-        this._batcher.setLimits(this._context.limits);
-      }
-    } catch (error) {
-      this._context = null;
+    // the context and the outline at once: one round trip before the model is ready, not two
+    const context = requestAPI<IContext>('context', {}, false).catch(() => null);
+    const outline = this.refresh();
+    this._context = await context;
+    if (this._context?.limits) {
+      this._batcher.setLimits(this._context.limits);
     }
-    await this.refresh();
+    await outline;
+    this._changed.emit(); // the outline may have come first: show it with the context
     void this._batcher.flush(); // events left from an earlier page load
     setInterval(() => void this.refresh(), OUTLINE_POLL_MS);
   }

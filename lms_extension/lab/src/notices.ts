@@ -17,6 +17,9 @@ import { COMMANDS, DOMAIN, EXTENSION_VERSION, ICourseModelToken, PLUGIN } from '
 const UPDATE_POLL_MS = 120 * 1000;
 const ACCESS_POLL_MS = 60 * 1000;
 const IDLE_POLL_MS = 30 * 1000;
+/** The first look at updates and visits waits this long after JupyterLab is up, so that the
+ * git fetch and the hub call it makes stay off the way of the lesson notebook and its kernel. */
+const FIRST_CHECK_MS = 5 * 1000;
 const SEEN_ACCESS_KEY = 'lms-course:access-seen';
 const SKIPPED_UPDATE_KEY = 'lms-course:update-skipped';
 
@@ -90,7 +93,7 @@ function watchUpdates(app: JupyterFrontEnd, trans: TranslationBundle, palette: I
       }
     );
   };
-  void check();
+  setTimeout(() => void check(), FIRST_CHECK_MS);
   setInterval(() => void check(), UPDATE_POLL_MS);
 }
 
@@ -116,7 +119,7 @@ function watchAccess(trans: TranslationBundle): void {
       });
     }
   };
-  void check();
+  setTimeout(() => void check(), FIRST_CHECK_MS);
   setInterval(() => void check(), ACCESS_POLL_MS);
 }
 
