@@ -4,12 +4,15 @@
     python3 images/build.py [--force] [--only lms/scipy] [--base-image IMAGE]
                             [--jupyterhub-version V] [--debian-mirror URL]
                             [--ca-bundle PATH] [--torch SPEC_OR_WHEEL] [--verbose]
+                            [--tag-prefix PREFIX] [--prepare-offline DIR | --offline DIR]
 
 Builds lms/debian-python:bookworm (debootstrap; only when lms/base is built on it and it is
 missing), then lms/base:latest (images/base), lms/scipy:latest (images/scipy) and
 lms/pytorch:latest (images/pytorch); see
 images/README.md. Each lms image carries a hash of its inputs in the label
 ``org.lms-platform.inputs``; an image whose label matches is not built again.
+``--prepare-offline DIR`` fetches everything the builds need into DIR, and ``--offline DIR``
+builds from it with no network (images/offline.py).
 
 Run as root: it calls ``docker`` and ``debootstrap``. Standard library only.
 """
@@ -33,6 +36,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import offline  # noqa: E402  (images/offline.py)
 
 IMAGES_DIR = Path(__file__).resolve().parent
 REPO_ROOT = IMAGES_DIR.parent
@@ -66,6 +72,16 @@ IMAGES = (
     Image("lms/scipy:latest", "scipy", "lms/base:latest"),
     Image("lms/pytorch:latest", "pytorch", "lms/scipy:latest", with_torch=True),
 )
+
+
+def named(prefix: str) -> tuple[Image, ...]:
+    """The images under another repository prefix than ``lms/`` (--tag-prefix)."""
+    def rename(name: str | None) -> str | None:
+        return prefix + name.removeprefix("lms/") if name else name
+    return tuple(Image(rename(i.name), i.context, rename(i.parent), i.with_wheel, i.with_torch)
+                 for i in IMAGES)
+
+
 # A CPU-only PyTorch wheel that some machines keep locally; used when --torch is not given.
 LOCAL_TORCH_WHEELS = Path("/opt/wheels")
 
@@ -121,6 +137,7 @@ class BuildError(Exception):
     def __init__(self, message: str, tail: list[str] | None = None):
         super().__init__(message)
         self.tail = tail or []
+        self.output = self.tail
 
 
 def run_logged(cmd: list[str], verbose: bool, *, what: str, stdin=None, env=None) -> None:
@@ -133,8 +150,10 @@ def run_logged(cmd: list[str], verbose: bool, *, what: str, stdin=None, env=None
             if verbose:
                 print(line, end="", flush=True)
     if proc.returncode != 0:
-        raise BuildError(f"{what} failed (exit status {proc.returncode})",
-                         [] if verbose else list(tail))
+        error = BuildError(f"{what} failed (exit status {proc.returncode})",
+                           [] if verbose else list(tail))
+        error.output = list(tail)
+        raise error
 
 
 def inspect(name: str) -> dict | None:
@@ -203,14 +222,19 @@ def remove_tree(path: Path) -> None:
 
 
 def build_debian(args: argparse.Namespace) -> None:
-    """debootstrap a minimal bookworm and import it as DEBIAN_IMAGE."""
+    """debootstrap a minimal bookworm (from the mirror, or from the prepared tarball with
+    --offline) and import it as args.debian_image."""
     if shutil.which("debootstrap") is None:
         raise BuildError("debootstrap is not installed (apt-get install debootstrap)")
     scratch = Path(tempfile.mkdtemp(prefix="lms-rootfs-", dir="/var/tmp"))
     rootfs = scratch / "rootfs"
     try:
-        run_logged(["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}",
-                    "bookworm", str(rootfs), args.debian_mirror], args.verbose, what="debootstrap")
+        if args.offline:
+            cmd = offline.debootstrap_command(args.offline, DEBIAN_PACKAGES, rootfs)
+        else:
+            cmd = ["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}",
+                   "bookworm", str(rootfs), args.debian_mirror]
+        run_logged(cmd, args.verbose, what="debootstrap")
         # Downloaded packages and package lists are not needed in the image.
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for path in (rootfs / junk).glob("*"):
@@ -220,7 +244,8 @@ def build_debian(args: argparse.Namespace) -> None:
                                stdout=subprocess.PIPE)
         try:
             run_logged(["docker", "import", "--change", 'CMD ["/bin/bash"]', "-",
-                        DEBIAN_IMAGE], args.verbose, what="docker import", stdin=tar.stdout)
+                        args.debian_image], args.verbose, what="docker import",
+                   stdin=tar.stdout)
         finally:
             tar.stdout.close()
             if tar.wait() != 0:
@@ -229,11 +254,15 @@ def build_debian(args: argparse.Namespace) -> None:
         remove_tree(scratch)
 
 
-def build_wheel(dest: Path, verbose: bool) -> None:
+def build_wheel(dest: Path, verbose: bool, offline_dir: Path | None = None) -> None:
     """Build the repository's wheel into ``dest`` from a copy of its sources, so that
     the build leaves nothing (build/, *.egg-info) behind in the repository. The JupyterLab
     extension is built (or found up to date) in the repository first, where its npm packages
-    are kept, so that the wheel's own build step finds it up to date in the copy."""
+    are kept, so that the wheel's own build step finds it up to date in the copy. Offline,
+    pip takes the build requirements from the prepared ``host/`` wheels."""
+    env = None
+    if offline_dir:
+        env = dict(os.environ, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(offline_dir / offline.HOST))
     run_logged([sys.executable, str(BUILD_LABEXTENSION)], verbose,
                what="building the JupyterLab extension")
     with tempfile.TemporaryDirectory(prefix="lms-wheel-") as stage:
@@ -242,7 +271,7 @@ def build_wheel(dest: Path, verbose: bool) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
         run_logged([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dest), stage],
-                   verbose, what="building the wheel of the repository")
+                   verbose, what="building the wheel of the repository", env=env)
 
 
 def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, str],
@@ -257,8 +286,20 @@ def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, st
         else:
             bundle.touch()
         if image.with_wheel:
-            build_wheel(context / "wheels", args.verbose)
+            build_wheel(context / "wheels", args.verbose, args.offline)
+        # Always present; offline, the image's wheelhouse, from which pip installs everything.
+        wheels = context / "wheelhouse"
+        if args.offline:
+            shutil.copytree(offline.wheelhouse(args.offline, image.context), wheels)
+        else:
+            wheels.mkdir()
         wheel = args.torch_wheel if image.with_torch else None
+        if wheel and args.offline:  # prepared into the wheelhouse; pip installs it from there
+            if not (wheels / wheel.name).is_file():
+                raise BuildError(f"offline build of {image.name}: the wheelhouse has no "
+                                 f"{wheel.name}: prepare it again with this --torch")
+            build_args = dict(build_args, TORCH=f"/tmp/wheelhouse/{wheel.name}")
+            wheel = None
         served = serve_on_loopback(wheel) if wheel else contextlib.nullcontext(None)
         with served as url:
             if url:  # the wheel's URL, valid during this build only (so not in the hash)
@@ -268,7 +309,8 @@ def build_image(image: Image, args: argparse.Namespace, build_args: dict[str, st
 
 def _docker_build(image: Image, args: argparse.Namespace, build_args: dict[str, str],
                   digest: str, context: Path) -> None:
-    cmd = ["docker", "build", "--network", "host", "--force-rm", "--tag", image.name,
+    network = "none" if args.offline else "host"
+    cmd = ["docker", "build", "--network", network, "--force-rm", "--tag", image.name,
            "--label", f"{INPUTS_LABEL}={digest}"]
     if args.force:  # otherwise the build cache would hand back the same image
         cmd.append("--no-cache")
@@ -277,8 +319,14 @@ def _docker_build(image: Image, args: argparse.Namespace, build_args: dict[str, 
     # The classic builder: the docker CLI defaults to BuildKit (buildx), which an
     # older engine without the buildx plugin cannot use.
     env = dict(os.environ, DOCKER_BUILDKIT="0")
-    run_logged(cmd + [str(context)], args.verbose, what=f"docker build of {image.name}",
-               env=env)
+    try:
+        run_logged(cmd + [str(context)], args.verbose, what=f"docker build of {image.name}",
+                   env=env)
+    except BuildError as error:
+        reason = args.offline and offline.explain_failure(error.output, image.name, args.offline)
+        if reason:
+            raise BuildError(reason, error.tail) from None
+        raise
 
 
 def jupyterhub_version(flag: str | None) -> str:
@@ -291,22 +339,36 @@ def jupyterhub_version(flag: str | None) -> str:
                          "build.py with a Python that has jupyterhub installed") from None
 
 
-def resolve(name: str) -> Image:
-    for image in IMAGES:
+def resolve(name: str, images=IMAGES) -> Image:
+    for image in images:
         if name in (image.name, image.name.split(":")[0], image.context):
             return image
-    raise BuildError(f"unknown image {name!r}; known: {', '.join(i.name for i in IMAGES)}")
+    raise BuildError(f"unknown image {name!r}; known: {', '.join(i.name for i in images)}")
 
 
-def plan(args: argparse.Namespace) -> list[Image]:
+def plan(args: argparse.Namespace, missing_parents_only: bool = True) -> list[Image]:
     """The lms images to consider, parents first."""
     if not args.only:
-        return list(IMAGES)
-    chain = [resolve(args.only)]
+        return list(args.images)
+    only = args.only if args.only.startswith(args.tag_prefix) else \
+        args.tag_prefix + args.only.removeprefix("lms/")
+    chain = [resolve(only, args.images)]
     while chain[0].parent:
-        chain.insert(0, resolve(chain[0].parent))
+        chain.insert(0, resolve(chain[0].parent, args.images))
+    if not missing_parents_only:
+        return chain
     # With --only, parents are built only when they are missing.
     return [i for i in chain[:-1] if inspect(i.name) is None] + chain[-1:]
+
+
+def prepare_offline(args: argparse.Namespace) -> None:
+    """Fetch into args.prepare_offline everything that --offline needs (images/offline.py)."""
+    images = plan(args, missing_parents_only=False)
+    hub_version = jupyterhub_version(args.jupyterhub_version) \
+        if any(i.parent is None for i in images) else None
+    offline.prepare(args, images, hub_version=hub_version, packages=DEBIAN_PACKAGES,
+                    build_wheel=build_wheel, torch_choice=torch_choice,
+                    run=lambda cmd, what: run_logged(cmd, args.verbose, what=what))
 
 
 def main() -> int:
@@ -328,7 +390,20 @@ def main() -> int:
                              "PyPI's Linux wheels carry CUDA) or a wheel file (default: a "
                              f"CPU wheel in {LOCAL_TORCH_WHEELS} if there is one, else torch)")
     parser.add_argument("--verbose", action="store_true", help="show the build output")
+    parser.add_argument("--tag-prefix", default="lms/", metavar="PREFIX",
+                        help="repository prefix of the images (default lms/; e.g. test/ "
+                             "builds test/base:latest on test/debian-python:bookworm)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--prepare-offline", type=Path, metavar="DIR",
+                      help="fetch everything the builds need into DIR (Debian packages, "
+                           "wheels) and build nothing")
+    mode.add_argument("--offline", type=Path, metavar="DIR",
+                      help="build with no network, from a DIR made by --prepare-offline")
     args = parser.parse_args()
+    args.images = named(args.tag_prefix) if args.tag_prefix != "lms/" else IMAGES
+    args.debian_image = args.tag_prefix + DEBIAN_IMAGE.removeprefix("lms/")
+    if args.base_image == DEBIAN_IMAGE:
+        args.base_image = args.debian_image
     if args.ca_bundle is None and DEFAULT_CA_BUNDLE.is_file():
         args.ca_bundle = DEFAULT_CA_BUNDLE
     started = time.monotonic()
@@ -338,21 +413,30 @@ def main() -> int:
         if not shutil.which("docker") or subprocess.run(["docker", "info"],
                                                          capture_output=True).returncode:
             raise BuildError("cannot reach the Docker engine (is dockerd running?)")
+        if args.prepare_offline:
+            prepare_offline(args)
+            print(f"done in {time.monotonic() - started:.1f} s", flush=True)
+            return 0
+        if args.offline:
+            prepared = offline.read_manifest(args.offline)
         images = plan(args)
         with_base = any(i.parent is None for i in images)
         hub_version = jupyterhub_version(args.jupyterhub_version) if with_base else ""
-        with_debian = with_base and args.base_image == DEBIAN_IMAGE
+        if args.offline and with_base and prepared.get("jupyterhub_version") != hub_version:
+            raise BuildError(f"{args.offline} was prepared for JupyterHub "
+                             f"{prepared.get('jupyterhub_version')}, not {hub_version}")
+        with_debian = with_base and args.base_image == args.debian_image
         total = len(images) + with_debian
         step = 0
         if with_debian:
             step += 1
-            if inspect(DEBIAN_IMAGE) is None:
-                print(f"building {DEBIAN_IMAGE} ({step}/{total})…", flush=True)
+            if inspect(args.debian_image) is None:
+                print(f"building {args.debian_image} ({step}/{total})…", flush=True)
                 t0 = time.monotonic()
                 build_debian(args)
-                print(f"built {DEBIAN_IMAGE} in {time.monotonic() - t0:.0f} s", flush=True)
+                print(f"built {args.debian_image} in {time.monotonic() - t0:.0f} s", flush=True)
             else:
-                print(f"{DEBIAN_IMAGE} exists", flush=True)
+                print(f"{args.debian_image} exists", flush=True)
         built = False
         for image in images:
             step += 1
@@ -376,6 +460,9 @@ def main() -> int:
         if built:  # drop our untagged images: those replaced, leftovers of failed builds
             subprocess.run(["docker", "image", "prune", "--force", "--filter",
                             f"label={IMAGE_LABEL}"], capture_output=True)
+    except offline.OfflineError as error:
+        print(f"build.py: error: {error}", file=sys.stderr)
+        return 1
     except BuildError as error:
         if error.tail:
             print(f"--- last {len(error.tail)} lines of output ---", file=sys.stderr)

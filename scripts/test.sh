@@ -20,4 +20,14 @@ fi
 grep -qE '^hosts:.*myhostname' /etc/nsswitch.conf \
   || sed -i -E 's/^(hosts:[[:space:]]+files)/\1 myhostname/' /etc/nsswitch.conf
 bash scripts/setup-postgres.sh   # the LMS service tests also run on PostgreSQL
+# the air-gapped build test (tests/images) builds from a folder prepared here, while the package
+# indexes are reachable, so that the test itself reaches nothing; prepared again when the image
+# inputs change
+export LMS_TEST_OFFLINE_DIR="${LMS_TEST_OFFLINE_DIR:-/var/cache/lms-test-offline}"
+if [ ! -f "$LMS_TEST_OFFLINE_DIR/manifest.json" ] || [ -n "$(find images setup.py pyproject.toml \
+    -newer "$LMS_TEST_OFFLINE_DIR/manifest.json" -type f -print -quit)" ]; then
+  echo "==> preparing $LMS_TEST_OFFLINE_DIR for the offline image build test"
+  rm -rf "$LMS_TEST_OFFLINE_DIR"
+  .venv/bin/python images/build.py --prepare-offline "$LMS_TEST_OFFLINE_DIR" --only lms/base
+fi
 exec .venv/bin/python -m pytest "$@"
