@@ -2,7 +2,9 @@
 runs as soon as the server is up, before JupyterLab asks for it, and JupyterLab opens the
 notebook on that kernel; switched off (LMS_PRESTART_KERNEL=0) no kernel runs until JupyterLab
 opens the notebook; a restart with the learner's home present runs no git fetch on its way, so
-a learner repo that never answers holds nothing up."""
+a learner repo that never answers holds nothing up; JupyterLab in a lesson image asks for no
+build check, language servers or announcements, and the panels it activates after the lesson
+(table of contents, debugger) still come."""
 
 from __future__ import annotations
 
@@ -97,6 +99,30 @@ def test_the_kernel_runs_before_jupyterlab_asks_and_jupyterlab_opens_the_noteboo
     cell.locator(".cm-content").click()
     page.keyboard.press("Shift+Enter")
     cell.locator(".jp-InputArea-prompt", has_text="[1]:").wait_for(timeout=60_000)
+    hub.stop_server(user)
+
+
+# what the lesson images' page configuration (images/base/page_config.json) leaves out
+NOT_ASKED = ("/lab/api/build", "/lsp/status", "jupyterlabapputilsextensionannouncements",
+             "/lab/api/extensions", "/lab/api/plugins")
+
+
+def test_jupyterlab_leaves_out_what_a_lesson_does_not_use_and_still_brings_its_panels(
+        hub, browser_context):
+    user = "leanpage"
+    session = login(hub.url, user)
+    start(hub, user)
+    asked: list[str] = []
+    browser_context.on("request", lambda request: asked.append(request.url))
+    page = open_in_chromium(hub, browser_context, session, user)
+    assert [url for url in asked if any(part in url for part in NOT_ASKED)] == []
+    assert any(f"/user/{user}/api/sessions" in url for url in asked), asked  # recording works
+    # activated once the notebook is restored: the table of contents and the debugger
+    page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="table-of-contents"]').wait_for(
+        timeout=30_000)
+    page.locator('.jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id="jp-debugger-sidebar"]') \
+        .wait_for(timeout=30_000)
+    page.close()
     hub.stop_server(user)
 
 
