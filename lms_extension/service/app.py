@@ -26,6 +26,7 @@ from .content_sync import ContentSync
 from .dashboard import dashboard_routes
 from .learner_pages import learner_routes
 from .db import Cohort, Extension, make_engine, make_sessionmaker
+from .gc_tuning import settle as settle_gc
 from .deadlines import extension_days
 from .handlers import routes
 from .hubclient import HubClient
@@ -323,6 +324,7 @@ class LmsService(Application):
         url = urlparse(self.service_url)
         self.web_app.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info("LMS service listening on %s%s", self.service_url, self.base_url)
+        settle_gc()
         loop = ioloop.IOLoop.current()
         loop.add_callback(self._first_sync)
         loop.add_callback(self.passback.run)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from tornado import web
@@ -28,6 +28,7 @@ from .recording import Batch, Recorded, record_batches
 from .quotas import RateLimiter, StoredEvents
 
 BODY_KEPT = 4000  # characters of a refused event's body that are kept for instructors
+ALL_EVENTS = TypeAdapter(list[EventIn])
 
 
 class EnvelopeError(web.HTTPError):
@@ -70,6 +71,16 @@ def read_envelope(body: bytes, limits: ServiceLimits) -> list[Any]:
     return envelope.events
 
 
+def judge_events(raw_events: list[Any]) -> tuple[list[tuple[int, EventIn]], list[Refusal]]:
+    """:func:`~lms_extension.content.wire.read_events`, faster for the usual batch in which
+    every event is valid: all of them validated in one call, one by one only when one fails."""
+    try:
+        events = ALL_EVENTS.validate_python(raw_events)
+    except ValidationError:
+        return read_events(raw_events)
+    return list(enumerate(events)), []
+
+
 class EventIntake:
     """Takes the event batches of learners: quotas, per-event checks, the single writer."""
 
@@ -88,7 +99,7 @@ class EventIntake:
 
     async def take(self, user: str, raw_events: list[Any]) -> BatchResult:
         granted, retry_after = self.rate.take(user, len(raw_events))
-        judged, refused = read_events(raw_events[:granted])
+        judged, refused = judge_events(raw_events[:granted])
         # a lesson the live version lacks: sync once before refusing (one content authority)
         await self.service.know_lessons({(e.course, e.lesson) for _, e in judged})
         good: list[tuple[int, EventIn]] = []

@@ -41,6 +41,9 @@ PG_INSERT_EVENTS = (
     "FROM json_populate_recordset(NULL::events, %s::json)")
 PG_EXISTING_IDS = "SELECT id FROM events WHERE id = ANY(%s::varchar[])"
 PROGRESS = Progress.__table__
+LOAD_PROGRESS = select(PROGRESS).where(
+    tuple_(PROGRESS.c.user, PROGRESS.c.course, PROGRESS.c.lesson).in_(
+        bindparam("keys", expanding=True))).with_for_update()
 CHUNK = 500  # keys in one ``IN (...)``: well under the bound-parameter limits of both databases
 DATA_EXCLUDE = frozenset({"id", "course", "lesson", "kind", "at"})
 PROGRESS_FIELDS = ("status", "first_opened", "last_activity", "completed_at", "active_seconds",
@@ -215,10 +218,9 @@ def _insert_events(session: Session, events: list[tuple]) -> None:
     if dialect.name == "postgresql":
         conn.exec_driver_sql(PG_INSERT_EVENTS, (_json_rows(events),))
         return
-    compiled = insert(EVENTS).compile(dialect=dialect)
+    sql, positions, convert = _events_insert(dialect)
     order = [column.key for column in EVENTS.columns]
     times = [order.index("at"), order.index("received_at")]
-    convert = EVENTS.c.at.type.dialect_impl(dialect).bind_processor(dialect)
     if convert is not None:
         memo: dict[datetime, object] = {}
         for n, row in enumerate(events):
@@ -228,12 +230,22 @@ def _insert_events(session: Session, events: list[tuple]) -> None:
                     memo[row[i]] = convert(row[i])
                 row[i] = memo[row[i]]
             events[n] = tuple(row)
-    if compiled.positiontup is not None:
-        columns = [order.index(name) for name in compiled.positiontup]
+    if positions is not None:
+        columns = [order.index(name) for name in positions]
         params = [tuple(row[i] for i in columns) for row in events]
     else:
         params = [dict(zip(order, row, strict=True)) for row in events]
-    conn.exec_driver_sql(str(compiled), params)
+    conn.exec_driver_sql(sql, params)
+
+
+@functools.lru_cache(maxsize=8)
+def _events_insert(dialect) -> tuple[str, list[str] | None, object]:
+    """The ``INSERT`` into ``events`` on ``dialect``, compiled once: its SQL, the order of its
+    positional parameters (None: named), and the bind processor of its times."""
+    compiled = insert(EVENTS).compile(dialect=dialect)
+    positions = list(compiled.positiontup) if compiled.positiontup is not None else None
+    return (str(compiled), positions,
+            EVENTS.c.at.type.dialect_impl(dialect).bind_processor(dialect))
 
 
 def _chunks(values: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -247,9 +259,15 @@ def _existing_ids(session: Session, ids: set[str]) -> set[str]:
     conn = session.connection()
     if conn.dialect.name == "postgresql":  # one array parameter rather than one per id
         return set(conn.exec_driver_sql(PG_EXISTING_IDS, (list(ids),)).scalars())
+    mark = {"qmark": "?", "format": "%s"}.get(conn.dialect.paramstyle)
     held: set[str] = set()
-    for part in _chunks(ids):
-        held.update(conn.scalars(select(EVENTS.c.id).where(EVENTS.c.id.in_(part))))
+    for part in _chunks(ids):  # plain placeholders: no expanding parameter to render per id
+        if mark is None:
+            held.update(conn.scalars(select(EVENTS.c.id).where(EVENTS.c.id.in_(part))))
+        else:
+            held.update(conn.exec_driver_sql(
+                f"SELECT id FROM events WHERE id IN ({', '.join([mark] * len(part))})",
+                tuple(part)).scalars())
     return held
 
 
@@ -268,10 +286,9 @@ def _load_progress(session: Session, keys: set[tuple[str, str, str]]
     """The progress rows of ``keys``, locked (PostgreSQL) until the commit; a fresh state for
     each key without a row."""
     conn = session.connection()
-    key_columns = tuple_(PROGRESS.c.user, PROGRESS.c.course, PROGRESS.c.lesson)
     rows = {}
     for part in _chunks(keys):
-        for row in conn.execute(select(PROGRESS).where(key_columns.in_(part)).with_for_update()):
+        for row in conn.execute(LOAD_PROGRESS, {"keys": part}):
             values = row._asdict()
             key = (values.pop("user"), values.pop("course"), values.pop("lesson"))
             rows[key] = ProgressState(key, new=False, **values)
