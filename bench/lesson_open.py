@@ -116,6 +116,48 @@ def pool_ready(hub: Hub, lesson: str) -> bool:
     return bool(entry.get("ready"))
 
 
+def open_spawn_form(browser, hub: Hub, learner: str, lesson: str):
+    """A new browser context (empty cache) logged in as ``learner`` on the spawn form with
+    ``lesson`` picked; returns (context, page)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("input[name=username]", learner)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#login_submit, input[type=submit], button[type=submit]")
+        page.wait_for_url(re.compile(r"/hub/(spawn|home)"))
+        if "/hub/spawn" not in page.url:
+            page.goto(f"{hub.url}/hub/spawn")
+        page.check(f'input[name="lesson"][value="{lesson}"]')
+    except BaseException:
+        context.close()
+        raise
+    return context, page
+
+
+def click_start(page, notebook: str) -> tuple[float, float, float]:
+    """Click *Start* on the spawn form and wait until ``notebook`` is JupyterLab's current tab
+    with its kernel idle; returns seconds from the click (total, JupyterLab page, shown)."""
+    start = page.locator("#spawn_form [type=submit]")
+    t0 = time.perf_counter()
+    start.click()
+    page.wait_for_url(re.compile(r"/lab(/|\?|$)"), wait_until="commit")
+    t_page = time.perf_counter()
+    name = notebook.rsplit("/", 1)[-1]
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel",
+                 has_text=name).wait_for()
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.wait_for()
+    t_shown = time.perf_counter()
+    page.locator(".jp-StatusBar-TextItem", has_text=IDLE).wait_for()
+    t_idle = time.perf_counter()
+    # what the status bar shows is the current notebook's kernel: make sure it is the lesson's
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current").first
+    assert notebook in (tab.get_attribute("title") or ""), tab.get_attribute("title")
+    return t_idle - t0, t_page - t0, t_shown - t0
+
+
 def sample(browser, side: Side, lesson: str, notebook: str, warm: bool) -> tuple[float, ...]:
     """One click on Start → notebook open and kernel idle; returns (total, page, shown)."""
     hub = side.hub
@@ -123,34 +165,9 @@ def sample(browser, side: Side, lesson: str, notebook: str, warm: bool) -> tuple
         deadline = time.monotonic() + 180
         while not pool_ready(hub, lesson) and time.monotonic() < deadline:
             time.sleep(0.5)
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
+    context, page = open_spawn_form(browser, hub, side.learner, lesson)
     try:
-        page = context.new_page()
-        page.goto(f"{hub.url}/hub/login")
-        page.fill("input[name=username]", side.learner)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("#login_submit, input[type=submit], button[type=submit]")
-        page.wait_for_url(re.compile(r"/hub/(spawn|home)"))
-        if "/hub/spawn" not in page.url:
-            page.goto(f"{hub.url}/hub/spawn")
-        page.check(f'input[name="lesson"][value="{lesson}"]')
-        start = page.locator("#spawn_form [type=submit]")
-        t0 = time.perf_counter()
-        start.click()
-        page.wait_for_url(re.compile(r"/lab(/|\?|$)"), wait_until="commit")
-        t_page = time.perf_counter()
-        name = notebook.rsplit("/", 1)[-1]
-        page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel",
-                     has_text=name).wait_for()
-        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.wait_for()
-        t_shown = time.perf_counter()
-        page.locator(".jp-StatusBar-TextItem", has_text=IDLE).wait_for()
-        t_idle = time.perf_counter()
-        # what the status bar shows is the current notebook's kernel: make sure it is the lesson's
-        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current").first
-        assert notebook in (tab.get_attribute("title") or ""), tab.get_attribute("title")
-        return t_idle - t0, t_page - t0, t_shown - t0
+        return click_start(page, notebook)
     finally:
         context.close()
         hub.stop_server(side.learner)

@@ -17,6 +17,14 @@ def env_flag(name, default):
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name, default):
+    value = os.environ.get(name, default).strip()
+    try:
+        return int(value)
+    except ValueError:
+        sys.exit(f"{name}: {value!r} is not a whole number")
+
+
 state_dir = os.path.abspath(os.environ.get("LMS_STATE_DIR", ".state"))
 os.makedirs(state_dir, exist_ok=True)
 
@@ -141,7 +149,10 @@ if spawner == "docker":
     c.LessonPool.slots_dir = os.path.join(state_dir, "pool-slots")
     keep_warm_lessons()
     c.JupyterHub.extra_handlers += pool_handlers
-c.Spawner.start_timeout = int(os.environ.get("LMS_START_TIMEOUT", "120"))
+c.Spawner.start_timeout = env_int("LMS_START_TIMEOUT", "300")
+if os.environ.get("LMS_CONCURRENT_BOOTS"):
+    c.LessonSpawner.concurrent_boots = c.LessonSwarmSpawner.concurrent_boots = env_int(
+        "LMS_CONCURRENT_BOOTS", "")
 c.Spawner.http_timeout = int(os.environ.get("LMS_HTTP_TIMEOUT", "60"))
 
 # -- the LMS service (progress, cohorts, surveys) ---------------------------------------------------

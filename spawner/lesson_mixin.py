@@ -17,19 +17,20 @@ class's name (``c.LessonSpawner.content_repo``, ``c.LessonSwarmSpawner.content_r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import posixpath
 import socket
 
 from tornado import web
 from traitlets import Bool, Float, List, Unicode, default, validate
-from traitlets.config import Configurable
 
 from lms_extension.content.catalog import LessonRef
 from lms_extension.content.errors import LessonNotFound
 from lms_extension.content.images import image_allowed
 from lms_extension.content.repo import ContentVersion
 
+from .boot_queue import BootQueue
 from .content_source import ContentSource, ContentUnavailable
 from .form import render_form
 from .preview_content import PreviewMirror, check_may_preview, load_preview
@@ -44,7 +45,7 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-class LessonMixin(Configurable):
+class LessonMixin(BootQueue):
     """Lesson → image, content, home volume and ``LMS_*`` env, for a DockerSpawner subclass."""
 
     content_repo = Unicode(
@@ -330,11 +331,22 @@ class LessonMixin(Configurable):
             await self.stop_object()
             await self.remove_object()
             self.object_id = ""
-        self._progress_message = (f"Starting {self.lesson_ref.lesson.title} in {self.image}"
-                                  f"{self.gpu_summary()}")
+        starting = (f"Starting {self.lesson_ref.lesson.title} in {self.image}"
+                    f"{self.gpu_summary()}")
+
+        def waiting(ahead: int) -> None:
+            self._progress_message = (f"Waiting to start: {ahead} lesson server"
+                                      f"{'s are' if ahead != 1 else ' is'} starting before "
+                                      "yours")
+
+        # a warm pooled server (PoolClaim) is claimed, not booted: it never waits for a turn
+        turn = self.boot_turn(waiting) if getattr(self, "pool_slot", None) is None \
+            else contextlib.nullcontext()
         try:
-            ip, port = await super().start()
-            await self._wait_until_ready(ip, port)
+            async with turn:
+                self._progress_message = starting
+                ip, port = await super().start()
+                await self._wait_until_ready(ip, port)
         except BaseException:
             self.release_gpus()
             raise

@@ -13,8 +13,10 @@ the default of ``hub_config/jupyterhub_config.py``); its settings are ``c.Lesson
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from dockerspawner import DockerSpawner
-from traitlets import default
+from traitlets import Int, default
 
 from .gpus import LessonGpus
 from .hardening import harden_host_config
@@ -27,6 +29,25 @@ from .pool_claim import PoolClaim
 class LessonSpawner(LessonMixin, PoolClaim, LessonGpus, LessonLimits, DockerSpawner):
     """Start each lesson in its own environment's Docker image (a warm one from the hub's
     ``LessonPool`` when it has one: ``PoolClaim``)."""
+
+    docker_threads = Int(
+        8,
+        help="""How many calls to the Docker engine the hub makes at the same time, for all
+        lesson servers together (plain DockerSpawner makes one at a time). When a class starts
+        at once, every start's calls (create, start, a warm server's claim) and every starting
+        server's checks that its container still runs would otherwise queue behind one
+        another. At least 1; the Docker client keeps 10 connections.""",
+        min=1,
+    ).tag(config=True)
+
+    @property
+    def executor(self):
+        """The hub's one pool of threads for Docker calls, with ``docker_threads`` threads."""
+        cls = type(self)
+        if cls._executor is None:
+            cls._executor = ThreadPoolExecutor(self.docker_threads,
+                                               thread_name_prefix="lms-docker")
+        return cls._executor
 
     @default("remove")
     def _default_remove(self):
