@@ -114,8 +114,12 @@ def test_jupyterlab_leaves_out_what_a_lesson_does_not_use_and_still_brings_its_p
     start(hub, user)
     asked: list[str] = []
     browser_context.on("request", lambda request: asked.append(request.url))
+    errors: list[str] = []
+    browser_context.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page = open_in_chromium(hub, browser_context, session, user)
     assert [url for url in asked if any(part in url for part in NOT_ASKED)] == []
+    # what is left out is left out whole: no plugin fails for want of it
+    assert [e for e in errors if "activat" in e] == [], errors
     assert any(f"/user/{user}/api/sessions" in url for url in asked), asked  # recording works
     # activated once the notebook is restored: the table of contents and the debugger
     page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="table-of-contents"]').wait_for(
