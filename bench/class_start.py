@@ -66,8 +66,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from learner_client import host_cookies, kernel_info
-from lesson_open import (chromium_path, cleanup, click_start, demo_hub, open_spawn_form,
-                         pool_status)
+from lesson_open import (chromium_path, cleanup, click_start, demo_hub, first_notebook,
+                         open_spawn_form, pool_status)
 from publish_content import publish
 
 from tests.browser.conftest import CHROMIUM_FLAGS
@@ -329,13 +329,7 @@ def main() -> int:
     if args.learners < 1 or args.warm < 0:
         parser.error("--learners: at least 1; --warm: 0 or more")
 
-    from lms_extension.content.loader import read_course
-
-    course_slug, lesson_slug = args.lesson.split("/", 1)
-    lesson = read_course(ROOT / "content_repo" / course_slug / "course.yaml").lesson(lesson_slug)
-    if lesson is None:
-        parser.error(f"--lesson: {args.lesson!r} is not in content_repo/")
-    notebook = f"{course_slug}/{lesson.notebooks[0]}"
+    notebook = first_notebook(parser, args.lesson)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run_id = "class" + os.urandom(2).hex()

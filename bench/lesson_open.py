@@ -116,6 +116,18 @@ def pool_ready(hub: Hub, lesson: str) -> bool:
     return bool(entry.get("ready"))
 
 
+def first_notebook(parser: argparse.ArgumentParser, key: str) -> str:
+    """The path, in the learner's home, of the first notebook of ``course/lesson`` in
+    content_repo/ (what the lesson opens on); a parser error when there is no such lesson."""
+    from lms_extension.content.loader import read_course
+
+    course_slug, lesson_slug = key.split("/", 1)
+    lesson = read_course(ROOT / "content_repo" / course_slug / "course.yaml").lesson(lesson_slug)
+    if lesson is None:
+        parser.error(f"--lesson: {key!r} is not in content_repo/")
+    return f"{course_slug}/{lesson.notebooks[0]}"
+
+
 def open_spawn_form(browser, hub: Hub, learner: str, lesson: str):
     """A new browser context (empty cache) logged in as ``learner`` on the spawn form with
     ``lesson`` picked; returns (context, page)."""
@@ -190,15 +202,7 @@ def main() -> int:
     if args.rounds < 5:
         parser.error("--rounds: at least 5")
 
-    sys.path.insert(0, str(ROOT))
-    from lms_extension.content.loader import read_course
-
-    course_slug, lesson_slug = args.lesson.split("/", 1)
-    course = read_course(ROOT / "content_repo" / course_slug / "course.yaml")
-    lesson = course.lesson(lesson_slug)
-    if lesson is None:
-        parser.error(f"--lesson: {args.lesson!r} is not in content_repo/")
-    notebook = f"{course_slug}/{lesson.notebooks[0]}"
+    notebook = first_notebook(parser, args.lesson)
 
     from playwright.sync_api import sync_playwright
 
