@@ -5,8 +5,10 @@ starting) costs a few seconds of CPU. A hundred boots at once share the host's c
 that none of them answers before the hub's start timeout, and every learner's start fails; in
 turns, the first learners are in their lesson within seconds and the last ones a little later.
 ``concurrent_boots`` is how many boot at once, for all lesson servers of the hub together; the
-others wait in the order they asked, and their spawn page says how many are ahead. A warm pooled
-server (``PoolClaim``) does not boot, so its claim never waits here.
+others wait in the order they asked, and their spawn page says how many are ahead. Claims of
+warm pooled servers (``PoolClaim``: the server starts in a running container, then its kernel)
+cost less but are not free either: they take turns in a queue of their own, as many at once, so
+that a claim never waits behind a cold boot and a hundred claims do not share the cores at once.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class BootQueue(Configurable):
     concurrent_boots = Int(
         help="""How many lesson servers boot at the same time, for the whole hub (``0``: no
         limit). The others wait their turn in the order they asked, and their spawn page says
-        how many servers start before theirs. A warm pooled server is claimed at once. The
+        how many servers start before theirs. Claims of warm pooled servers take turns in a
+        queue of their own, as many at once: they never wait behind a cold boot. The
         default is twice the hub host's CPU count, at least 4. The wait counts toward the
         start timeout (``LMS_START_TIMEOUT``).""",
         config=True,
@@ -87,14 +90,22 @@ class BootQueue(Configurable):
     def _default_concurrent_boots(self):
         return max(4, 2 * (os.cpu_count() or 1))
 
-    _boot_turns: dict[int, BootTurns] = {}
+    _boot_turns: dict[tuple[bool, int], BootTurns] = {}  # (claims?, limit) -> its queue
 
     @contextlib.asynccontextmanager
-    async def boot_turn(self, on_wait=None):
+    async def boot_turn(self, on_wait=None, claim: bool = False):
+        """Boot inside this block (``claim``: claim a warm pooled server, in the claims'
+        queue); ``on_wait(ahead)`` is called while waiting."""
         limit = self.concurrent_boots
         if limit <= 0:
             yield
             return
-        turns = BootQueue._boot_turns.setdefault(limit, BootTurns(limit))
+        turns = BootQueue._boot_turns.setdefault((claim, limit), BootTurns(limit))
         async with turns.turn(on_wait):
             yield
+
+
+def boots_under_way() -> int:
+    """Lesson servers of this hub booting now or waiting for their turn (none are counted
+    with ``concurrent_boots = 0``)."""
+    return sum(t.booting + t.waiting for t in BootQueue._boot_turns.values())

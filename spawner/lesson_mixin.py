@@ -17,7 +17,6 @@ class's name (``c.LessonSpawner.content_repo``, ``c.LessonSwarmSpawner.content_r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import posixpath
 import socket
@@ -339,9 +338,8 @@ class LessonMixin(BootQueue):
                                       f"{'s are' if ahead != 1 else ' is'} starting before "
                                       "yours")
 
-        # a warm pooled server (PoolClaim) is claimed, not booted: it never waits for a turn
-        turn = self.boot_turn(waiting) if getattr(self, "pool_slot", None) is None \
-            else contextlib.nullcontext()
+        # a warm pooled server (PoolClaim) is claimed, not booted: its turn is in the claims' queue
+        turn = self.boot_turn(waiting, claim=getattr(self, "pool_slot", None) is not None)
         try:
             async with turn:
                 self._progress_message = starting

@@ -12,7 +12,7 @@ ready container instead of creating one (:mod:`.pool_claim`): the hub mounts the
 volume into it, renames it to the learner's server's container name, hands it the learner's
 environment (``JUPYTERHUB_USER``, the server's API token and OAuth client, ``LMS_*``) through
 ``docker exec`` and registers it as the learner's server. The pool then starts a replacement
-in the background. Containers of a lesson that leaves ``warm_lessons``, the ``schedule`` or the catalog, or
+in the background, once the learners' own starts are served (``refill_pause``). Containers of a lesson that leaves ``warm_lessons``, the ``schedule`` or the catalog, or
 whose lesson now runs in another image or with other limits, are removed; so are the pool's
 leftovers when the hub starts. GPU lessons hold their GPUs in the hub's GPU pool while they
 wait (a claim hands them to the learner), and are warmed only while GPUs are free.
@@ -36,6 +36,7 @@ from traitlets import Dict, Float, Int, List, TraitError, Unicode, default, vali
 from traitlets.config import LoggingConfigurable
 
 from . import pool_mounts
+from .boot_queue import boots_under_way
 from .gpu_pool import NoGpuFree
 from .pool_entry import READY
 from .pool_schedule import (ScheduleError, merged, parse_sessions, parse_warm_lessons,
@@ -139,6 +140,14 @@ class LessonPool(LoggingConfigurable):
         learners' own starts).""",
     ).tag(config=True)
 
+    refill_pause = Float(
+        5.0,
+        help="""Seconds without a claim, and with no learner's server booting or waiting to
+        boot, before the pool starts replacements: a class that starts at once gets the CPU for
+        its own servers first, and the pool refills after the rush. A replacement waits at most
+        12 times this long. ``0``: replacements start at once.""",
+    ).tag(config=True)
+
     ready_timeout = Float(
         120.0,
         help="Seconds a pooled server may take to be ready to be claimed before it is replaced.",
@@ -154,6 +163,7 @@ class LessonPool(LoggingConfigurable):
         self._starting = asyncio.Semaphore(max(self.max_starting, 1))
         self._archives: dict[str, bytes] = {}
         self._reported: set[str] = set()
+        self._last_claim = float("-inf")  # the event loop's time of the latest claim
 
     @classmethod
     def current(cls) -> LessonPool | None:
@@ -184,6 +194,7 @@ class LessonPool(LoggingConfigurable):
         for slot in self.slots.get(lesson, []):
             if slot.ready and slot.fingerprint == fingerprint:
                 self.slots[lesson].remove(slot)
+                self._last_claim = asyncio.get_running_loop().time()
                 self.wake()
                 return slot
         return None
@@ -299,10 +310,25 @@ class LessonPool(LoggingConfigurable):
         self.slots[key].append(slot)
         slot.task = asyncio.ensure_future(self._fill(slot))
 
+    async def _after_the_rush(self) -> None:
+        """Wait until learners have not claimed a server for ``refill_pause`` seconds and none
+        of their servers boots or waits to boot (at most 12 × ``refill_pause``)."""
+        pause = self.refill_pause
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + 12 * pause
+        while loop.time() < give_up:
+            quiet = loop.time() - self._last_claim
+            if quiet >= pause and not boots_under_way():
+                return
+            await asyncio.sleep(min(max(pause - quiet, 0.2), 1.0))
+
     async def _fill(self, slot: Slot) -> None:
         async with self._starting:
             spawner = self.placeholder(slot.name)
             try:
+                if slot not in self.slots.get(slot.lesson, []):
+                    return
+                await self._after_the_rush()
                 if slot not in self.slots.get(slot.lesson, []):
                     return
                 ref, version = await spawner.resolve_lesson({"lesson": slot.lesson})

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import pytest
 
-from lms_spawner.boot_queue import BootTurns
+from lms_spawner.boot_queue import BootQueue, BootTurns, boots_under_way
+from lms_spawner.lesson_pool import LessonPool, Slot
 
 from ..conftest import docker
 
@@ -71,6 +72,73 @@ def test_a_start_given_up_while_waiting_or_booting_frees_its_turn():
         await asyncio.wait_for(last, 2)
         assert booted == ["first", "last"]
         assert turns.booting == 0 and turns.waiting == 0
+
+    asyncio.run(main())
+
+
+def test_claims_of_pooled_servers_take_turns_of_their_own():
+    """A claim never waits behind a cold boot, but claims wait for each other."""
+    async def main():
+        queue = BootQueue(concurrent_boots=1)
+        log: list[str] = []
+        release = asyncio.Event()
+
+        async def start(name: str, claim: bool):
+            told: list[int] = []
+            async with queue.boot_turn(told.append, claim=claim):
+                log.append(f"{name} {told[:1]}")
+                await release.wait()
+
+        tasks = [asyncio.create_task(start(name, claim)) for name, claim in
+                 (("boot", False), ("claim1", True), ("claim2", True))]
+        await asyncio.sleep(0.1)
+        assert log == ["boot []", "claim1 []"]  # the first claim did not wait for the boot
+        release.set()
+        await asyncio.gather(*tasks)
+        assert log[2] == "claim2 [1]"  # the second claim waited for the first
+
+    asyncio.run(main())
+
+
+def test_the_pool_refills_after_the_rush():
+    """A claimed server's replacement waits while learners' own servers boot or wait to boot,
+    and until no learner has claimed one for ``refill_pause`` seconds; never longer than 12
+    pauses."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        pool = LessonPool(None, refill_pause=0.3)
+        queue = BootQueue(concurrent_boots=1)
+        booted = asyncio.Event()
+        done = asyncio.Event()
+
+        async def learner_boot():
+            async with queue.boot_turn():
+                booted.set()
+                await done.wait()
+
+        boots = [asyncio.create_task(learner_boot()) for _ in range(2)]  # one boots, one waits
+        await booted.wait()
+        assert boots_under_way() == 2
+        pool.slots = {LESSON: [Slot(LESSON, ("built",), "pooled", "", ready=True)]}
+        assert pool.reserve(LESSON, ("built",)).name == "pooled"  # a learner claims it
+        refill = asyncio.create_task(pool._after_the_rush())
+        await asyncio.sleep(0.8)  # past the pause since the claim, but servers still boot
+        assert not refill.done()
+        done.set()
+        await asyncio.gather(*boots)
+        assert boots_under_way() == 0
+        quiet_at = loop.time()
+        await asyncio.wait_for(refill, 2)
+        assert loop.time() - quiet_at < 1.2
+
+        # claims that never stop: the replacement still starts, after 12 pauses
+        pool.refill_pause = 0.1
+        began = loop.time()
+        refill = asyncio.create_task(pool._after_the_rush())
+        while not refill.done():
+            pool._last_claim = loop.time()
+            await asyncio.sleep(0.05)
+        assert 1.1 <= loop.time() - began < 2.5
 
     asyncio.run(main())
 
