@@ -145,7 +145,7 @@ class LessonPool(LoggingConfigurable):
         help="""Seconds without a claim, and with no learner's server booting or waiting to
         boot, before the pool starts replacements: a class that starts at once gets the CPU for
         its own servers first, and the pool refills after the rush. A replacement waits at most
-        12 times this long. ``0``: replacements start at once.""",
+        60 times this long. ``0``: replacements start at once.""",
     ).tag(config=True)
 
     ready_timeout = Float(
@@ -312,10 +312,10 @@ class LessonPool(LoggingConfigurable):
 
     async def _after_the_rush(self) -> None:
         """Wait until learners have not claimed a server for ``refill_pause`` seconds and none
-        of their servers boots or waits to boot (at most 12 × ``refill_pause``)."""
+        of their servers boots or waits to boot (at most 60 × ``refill_pause``)."""
         pause = self.refill_pause
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + 12 * pause
+        give_up = loop.time() + 60 * pause
         while loop.time() < give_up:
             quiet = loop.time() - self._last_claim
             if quiet >= pause and not boots_under_way():
