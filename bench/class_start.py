@@ -9,8 +9,8 @@ service), real containers. Before the start, every learner signs up and logs in 
 hub's forms, and has the spawn form open; with ``--warm N`` the hub keeps N servers of the
 lesson warm (``LMS_WARM_LESSONS=<lesson>=N``) and the start waits until all N are ready.
 
-At the start, every learner clicks *Start*: the first ``--browsers`` learners (at least N with
-``--warm N``) in a real Chromium each (bench/lesson_open.py's ``click_start``: the click until
+At the start, every learner clicks *Start*: the first ``--browsers`` learners in a real Chromium
+each (bench/lesson_open.py's ``click_start``: the click until
 the lesson notebook is open in JupyterLab with its kernel idle), the others as the form does it
 (``POST`` of ``lesson`` to the form's action, ``/hub/spawn/<name>?_xsrf=…``, with their
 login cookie). The browsers' clicks
@@ -321,11 +321,11 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=0, metavar="N",
                         help="keep N servers of the lesson warm (LMS_WARM_LESSONS)")
     parser.add_argument("--browsers", type=int, default=3,
-                        help="learners driven by a real Chromium (at least --warm)")
+                        help="learners driven by a real Chromium (the first to click)")
     parser.add_argument("--timeout", type=float, default=300,
                         help="seconds after the start that a learner may take to be ready")
     args = parser.parse_args()
-    browsers = min(max(args.browsers, args.warm), args.learners)
+    browsers = min(args.browsers, args.learners)
     if args.learners < 1 or args.warm < 0:
         parser.error("--learners: at least 1; --warm: 0 or more")
 
@@ -350,7 +350,8 @@ def main() -> int:
         print(f"{args.learners} learners signed up and on the spawn form in "
               f"{time.perf_counter() - began:.0f} s", flush=True)
         if args.warm:
-            deadline = time.monotonic() + 300
+            patience = max(300, 6 * args.warm)  # pooled servers start a few at a time
+            deadline = time.monotonic() + patience
             entry: dict = {}
             while time.monotonic() < deadline:
                 entry = ((pool_status(hub) or {}).get("lessons") or {}).get(args.lesson) or {}
@@ -358,7 +359,7 @@ def main() -> int:
                     break
                 time.sleep(0.5)
             else:
-                raise SystemExit(f"the warm pool is not ready after 300 s: {entry}")
+                raise SystemExit(f"the warm pool is not ready after {patience} s: {entry}")
             print(f"warm pool ready: {args.lesson} {entry}", flush=True)
         print(f"start ({load()})", flush=True)
         bench.run()

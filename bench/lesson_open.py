@@ -27,6 +27,12 @@ present); ``--fresh-learners`` signs up a new learner for every sample (first st
 is cloned into an empty home). Prints each sample, then p50/min/max of both and their ratio,
 and the medians of the steps: click → JupyterLab page, → notebook shown, → kernel idle.
 Goal: cold ≤ 3.5 s, pooled ≤ 2.0 s.
+
+For scale, every round also times plain JupyterLab in the lesson's own image, with no hub: the
+image's ``jupyter lab`` (the same lean page configuration) in a container on the run's lesson
+network, the course copied into its home, no login; a fresh browser context goes straight to
+the notebook's URL and is timed until the notebook is open with its kernel idle (JupyterLab
+starts the kernel as it opens the notebook). What the platform adds is the difference.
 """
 
 from __future__ import annotations
@@ -157,6 +163,13 @@ def click_start(page, notebook: str) -> tuple[float, float, float]:
     start.click()
     page.wait_for_url(re.compile(r"/lab(/|\?|$)"), wait_until="commit")
     t_page = time.perf_counter()
+    t_shown, t_idle = notebook_open(page, notebook)
+    return t_idle - t0, t_page - t0, t_shown - t0
+
+
+def notebook_open(page, notebook: str) -> tuple[float, float]:
+    """Wait until ``notebook`` is JupyterLab's current tab, then until its kernel is idle;
+    returns the two moments (``time.perf_counter()``)."""
     name = notebook.rsplit("/", 1)[-1]
     page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel",
                  has_text=name).wait_for()
@@ -167,7 +180,7 @@ def click_start(page, notebook: str) -> tuple[float, float, float]:
     # what the status bar shows is the current notebook's kernel: make sure it is the lesson's
     tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current").first
     assert notebook in (tab.get_attribute("title") or ""), tab.get_attribute("title")
-    return t_idle - t0, t_page - t0, t_shown - t0
+    return t_shown, t_idle
 
 
 def sample(browser, side: Side, lesson: str, notebook: str, warm: bool) -> tuple[float, ...]:
@@ -183,6 +196,66 @@ def sample(browser, side: Side, lesson: str, notebook: str, warm: bool) -> tuple
     finally:
         context.close()
         hub.stop_server(side.learner)
+
+
+class Reference:
+    """Plain JupyterLab in the lesson's image, no hub: what the browser alone needs."""
+
+    def __init__(self, run_id: str, lesson: str, notebook: str):
+        from lms_extension.content.loader import read_course
+
+        course_slug, lesson_slug = lesson.split("/", 1)
+        course = read_course(ROOT / "content_repo" / course_slug / "course.yaml")
+        found = course.lesson(lesson_slug)
+        self.image = course.environments[course.environment_name(found)].image
+        self.notebook = notebook
+        self.name = f"lms-test-{run_id}-reference"
+        self.network = network_name(run_id)
+        self.course = ROOT / "content_repo" / course_slug
+        self.url = ""
+        self.samples: list[tuple[float, float]] = []
+
+    def docker(self, *args: str) -> str:
+        return subprocess.run(["docker", *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def start(self) -> None:
+        """A new container (a new server, no kernel yet); waits until it answers."""
+        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True)
+        self.docker("create", "--name", self.name, "--network", self.network, self.image,
+                    "jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
+                    "--ServerApp.token=", "--ServerApp.password=",
+                    "--ServerApp.disable_check_xsrf=True")
+        self.docker("cp", str(self.course), f"{self.name}:/home/jovyan/")
+        self.docker("start", self.name)
+        ip = self.docker("inspect", "--format",
+                         f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}',
+                         self.name)
+        self.url = f"http://{ip}:8888"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/api/status", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"plain JupyterLab in {self.image} did not answer in 120 s")
+
+    def sample(self, browser) -> tuple[float, float]:
+        """Fresh browser context, straight to the notebook; (kernel idle, notebook shown)."""
+        self.start()
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            page = context.new_page()
+            t0 = time.perf_counter()
+            page.goto(f"{self.url}/lab/tree/{self.notebook}", wait_until="commit")
+            shown, idle = notebook_open(page, self.notebook)
+        finally:
+            context.close()
+            subprocess.run(["docker", "rm", "-f", self.name], capture_output=True)
+        return idle - t0, shown - t0
 
 
 def summary(values: list[float]) -> str:
@@ -221,6 +294,7 @@ def main() -> int:
     sides = [Side(label, demo_hub(tmp / f"hub{i}", remote, run_id,
                                   {"LMS_IDLE_TIMEOUT": "0", **env}), f"learner{i}")
              for i, (label, env) in enumerate(plans)]
+    reference = Reference(run_id, args.lesson, notebook)
     count = 0
     try:
         for side in sides:
@@ -245,6 +319,9 @@ def main() -> int:
                     side.steps.append((page, shown, total))
                     line.append(f"{side.label} {total:.2f} s (page {page:.2f}, shown "
                                 f"{shown:.2f})")
+                idle, shown = reference.sample(browser)
+                reference.samples.append((idle, shown))
+                line.append(f"plain JupyterLab {idle:.2f} s (shown {shown:.2f})")
                 print(f"round {number}/{args.rounds}: " + "; ".join(line), flush=True)
             browser.close()
     finally:
@@ -261,6 +338,10 @@ def main() -> int:
         steps = [statistics.median(s[i] for s in side.steps) for i in range(3)]
         print(f"  {side.label:22s} {summary(side.samples)}   (medians: JupyterLab page "
               f"{steps[0]:.2f} s, notebook shown {steps[1]:.2f} s, kernel idle {steps[2]:.2f} s)")
+    idle = [x for x, _ in reference.samples]
+    print(f"  {'plain JupyterLab, no hub':22s} {summary(idle)}   (median: notebook shown "
+          f"{statistics.median(y for _, y in reference.samples):.2f} s; {reference.image}, "
+          "navigation → notebook open, kernel idle)")
     a, b = (statistics.median(side.samples) for side in sides)
     print(f"  {sides[0].label} / {sides[1].label}: {a / b:.3f}")
     goal = 2.0 if args.warm else 3.5
