@@ -114,9 +114,10 @@ def pool_report(hub: Hub, lesson: str) -> str:
 
 
 def pool_ready(hub: Hub, lesson: str) -> bool:
-    """Whether the hub's pool for ``lesson`` holds a ready server (no pool reported: True)."""
+    """Whether the hub's pool for ``lesson`` holds a ready server (True when the hub keeps
+    none of it warm)."""
     status = pool_status(hub)
-    if status is None:
+    if status is None or not (status.get("wanted") or {}).get(lesson):
         return True
     entry = (status.get("lessons") or {}).get(lesson) or {}
     return bool(entry.get("ready"))
