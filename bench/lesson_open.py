@@ -328,6 +328,9 @@ def main() -> int:
     finally:
         for side in sides:
             side.hub.stop()
+            # a hub with a warm pool leaves its slot folder a shared mount
+            subprocess.run(["umount", "-R", str(side.hub.state_dir / "pool-slots")],
+                           capture_output=True)
         cleanup(run_id)
         shutil.rmtree(tmp, ignore_errors=True)
 
