@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubAuth, HubOAuth
 from sqlalchemy import select
 from tornado import ioloop, web
-from traitlets import Float, Integer, Unicode, default
+from traitlets import Bool, Float, Integer, Unicode, default
 from traitlets.config import Application
 
 from lms_extension.content.due import add_days, due_at
@@ -183,7 +183,17 @@ class LmsService(Application):
 
     db_threads = Integer(
         4, help="""Threads that run database reads and other writes off the event loop;
-        writes that change progress run on one writer thread of their own."""
+        writes that change progress go to the single writer (``writer_on_loop``)."""
+    ).tag(config=True)
+
+    writer_on_loop = Bool(
+        None, allow_none=True,
+        help="""Whether the single writer runs learners' event batches on the event loop
+        (between two requests) rather than on its own thread; its other writes always run on
+        its thread. Default (unset): on SQLite yes, whose statements never wait on a network,
+        so that no batch is handed to another thread and back; on PostgreSQL no, so that the
+        loop serves requests while the database server works. See
+        :mod:`lms_extension.service.writer`.""",
     ).tag(config=True)
 
     due_soon_days = Float(
@@ -228,7 +238,10 @@ class LmsService(Application):
         self.log.info("LMS database %s (%s)", self.engine.url.render_as_string(), outcome)
         self.sessions = make_sessionmaker(self.engine)
         self.executor = ThreadPoolExecutor(self.db_threads, thread_name_prefix="lms-db")
-        self.writer = Writer(self.sessions)
+        on_loop = self.writer_on_loop
+        if on_loop is None:
+            on_loop = self.engine.dialect.name == "sqlite"
+        self.writer = Writer(self.sessions, on_loop=on_loop)
         self.intake = EventIntake(self)
         self.content = ContentFollower(self.content_repo, self.content_ref, self.content_cache_dir)
         self.content_sync = ContentSync(self)

@@ -164,6 +164,8 @@ class EventsJob:
     """One learner's batch on the single writer. The batches waiting there are recorded
     together (:meth:`run_together`, :func:`.recording.record_batches`), in a few statements."""
 
+    on_loop = True  # small and bounded (max_events_per_batch): may run on the event loop
+
     def __init__(self, intake: EventIntake, user: str, good: list[tuple[int, EventIn]],
                  refused: list[Refusal], later: list[Refusal], raw_events: list,
                  retry_after: float, index: CatalogIndex, now: datetime):

@@ -1,27 +1,37 @@
-"""The single writer: every write that changes progress runs on one thread, in order.
+"""The single writer: every write that changes progress runs in order, one transaction at a
+time.
 
 Learner events, survey answers and the deadline task all read a progress row, change it and
 write it back. Run concurrently (two tabs, two lesson servers, a resent batch, the deadline task
 during a ``lesson_completed``) such read-modify-writes lose updates, and two first inserts of
-the same row collide. On one thread they cannot interleave, on SQLite and PostgreSQL alike,
-without row locks or retries in the rules themselves.
+the same row collide. Run one after the other they cannot interleave, on SQLite and PostgreSQL
+alike, without row locks or retries in the rules themselves.
 
-The thread takes every job that is waiting and runs them in one transaction (group commit):
+The writer takes every job that is waiting and runs them in one transaction (group commit):
 under load one commit serves many batches. Jobs that can run together (a ``run_together``
 class method, e.g. learner event batches, :mod:`.recording`) are handed over all at once when
 they follow each other in the queue, so that many batches cost a few bulk statements. If that
 transaction fails, each job of the group runs again in a transaction of its own, so one bad
 job fails alone. A job whose transaction hits a conflict made by another process (a unique
 key, a serialization failure) is run again from the start, up to ``attempts`` times.
+
+Where a group runs: on the writer's own thread, or, when the writer is made ``on_loop`` and
+every job of the group is small (its ``on_loop`` attribute is true: a learner's event batch),
+on the event loop itself, between two requests. On SQLite, whose statements never wait on a
+network, that is the fast way: handing each batch to another thread and its answer back makes
+the two threads take turns at the interpreter lock, which doubled the latency of a request
+under load. On the loop, a group holds at most ``max_group_on_loop`` jobs, and the loop serves
+the requests waiting meanwhile before it runs the next. On PostgreSQL every group runs on the
+thread: while it waits on the database server, the loop serves requests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -33,69 +43,87 @@ Job = Callable[[Session], Any]
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` on the writer thread once the job's transaction is committed (never
-    when it is rolled back)."""
+    """Run ``callback`` where the job ran (the writer's thread or the loop) once its transaction
+    is committed (never when it is rolled back)."""
     session.info.setdefault("after_commit", []).append(callback)
 
 
 class Writer:
-    """One thread that runs write jobs ``job(session)`` in order, in group commits."""
+    """Runs write jobs ``job(session)`` in order, in group commits (see the module)."""
 
-    def __init__(self, sessions: sessionmaker, max_group: int = 64, attempts: int = 3):
+    def __init__(self, sessions: sessionmaker, max_group: int = 64, attempts: int = 3,
+                 on_loop: bool = False, max_group_on_loop: int = 8):
         self.sessions = sessions
         self.max_group = max_group
         self.attempts = attempts
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="lms-writer", daemon=True)
-        self._thread.start()
+        self.on_loop = on_loop
+        self.max_group_on_loop = max_group_on_loop
+        self._waiting: deque[tuple[Job, asyncio.Future]] = deque()
+        self._draining: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lms-writer")
 
     async def run(self, job: Job) -> Any:
-        """Run ``job`` on the writer thread, commit, and return its result."""
+        """Run ``job`` after every job handed over before it, commit, and return its result."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._jobs.put((job, loop, future))
+        self._waiting.append((job, future))
+        if self._draining is None:
+            self._draining = loop.create_task(self._drain())
         return await future
 
     def stop(self) -> None:
-        self._jobs.put(None)
-        self._thread.join(timeout=10)
+        self._thread.shutdown(wait=True)
 
-    # -- the thread ---------------------------------------------------------------------------
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                group, here = self._next_group()
+                jobs = [job for job, _ in group]
+                if here:
+                    outcomes = self._run_group(jobs)
+                else:
+                    outcomes = await loop.run_in_executor(self._thread, self._run_group, jobs)
+                for (_, future), (error, result) in zip(group, outcomes, strict=True):
+                    if future.done():  # the request went away
+                        continue
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(result)
+                if here:
+                    await asyncio.sleep(0)  # the requests waiting meanwhile go first
+        finally:
+            self._draining = None
 
-    def _run(self) -> None:
-        while True:
-            item = self._jobs.get()
-            if item is None:
-                return
-            group = [item]
-            while len(group) < self.max_group:
-                try:
-                    more = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._run_group(group)
-                    return
-                group.append(more)
-            self._run_group(group)
+    def _next_group(self) -> tuple[list[tuple[Job, asyncio.Future]], bool]:
+        """The jobs of the next transaction, and whether it runs on the loop: as many of the
+        waiting jobs as fit, all of them run where the first one runs (on the loop, fewer)."""
+        here = self._here(self._waiting[0][0])
+        limit = self.max_group_on_loop if here else self.max_group
+        group = []
+        while self._waiting and len(group) < limit and self._here(self._waiting[0][0]) == here:
+            group.append(self._waiting.popleft())
+        return group, here
 
-    def _run_group(self, group: list) -> None:
+    def _here(self, job: Job) -> bool:
+        """Whether ``job`` runs on the loop."""
+        return self.on_loop and getattr(job, "on_loop", False)
+
+    def _run_group(self, group: list[Job]) -> list[tuple[BaseException | None, Any]]:
+        """Each job's outcome: (None, result) or (error, None)."""
         if len(group) > 1:
             try:
-                results = self._transaction([job for job, _, _ in group])
+                return [(None, result) for result in self._transaction(group)]
             except Exception:  # noqa: BLE001 - each job runs again alone and reports its own error
                 log.debug("a group of %d writes failed; running them one by one", len(group))
-            else:
-                for (_, loop, future), result in zip(group, results, strict=True):
-                    _settle(loop, future, result=result)
-                return
-        for job, loop, future in group:
+        outcomes: list[tuple[BaseException | None, Any]] = []
+        for job in group:
             try:
-                result = self._with_retries(job)
+                outcomes.append((None, self._with_retries(job)))
             except Exception as exc:  # noqa: BLE001 - handed to the waiting coroutine
-                _settle(loop, future, error=exc)
-            else:
-                _settle(loop, future, result=result)
+                outcomes.append((exc, None))
+        return outcomes
 
     def _with_retries(self, job: Job) -> Any:
         for attempt in range(1, self.attempts + 1):
@@ -138,16 +166,3 @@ def _conflict(exc: DBAPIError) -> bool:
         return True
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in ("40001", "40P01") or "database is locked" in str(exc.orig)
-
-
-def _settle(loop: asyncio.AbstractEventLoop, future: asyncio.Future, result=None,
-            error: BaseException | None = None) -> None:
-    def settle():
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    loop.call_soon_threadsafe(settle)

@@ -4,6 +4,8 @@ same transaction (the deadline task, knowledge checks) see what they changed."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -134,3 +136,70 @@ def test_the_writer_hands_consecutive_batches_over_together(sessions):
         assert log == [["a", "b"], ["c"]] and other == ["x"]
     finally:
         writer.stop()
+
+
+class LoopJob(Job):
+    """A small job the writer may run on the event loop, as it does learner event batches;
+    it notes the thread it ran on, and fails when named ``bad``."""
+
+    on_loop = True
+
+    @classmethod
+    def run_together(cls, session, jobs):
+        if any(job.name == "bad" for job in jobs):
+            raise ValueError("a bad batch")
+        jobs[0].log.append([(job.name, threading.current_thread().name) for job in jobs])
+        return [job.name for job in jobs]
+
+
+def test_the_writer_runs_event_batches_on_the_loop_in_order_with_its_other_writes(sessions):
+    """On SQLite the writer records learners' batches on the event loop, a few at a time, with
+    the requests that arrive meanwhile served between two groups; its other writes run on its
+    own thread; all of them in the order they came, and a bad batch fails alone."""
+    writer = Writer(sessions, on_loop=True, max_group_on_loop=2)
+    log: list = []
+
+    def other(session):
+        log.append([("x", threading.current_thread().name)])
+        return "x"
+
+    async def request():
+        await asyncio.sleep(0)
+        log.append("request")
+
+    async def main():
+        jobs = [LoopJob(log, n) for n in ("a", "b", "c")] + [other] + [
+            LoopJob(log, n) for n in ("d", "bad", "e", "f", "g", "h", "i")]
+        return await asyncio.gather(*(writer.run(j) for j in jobs), request(),
+                                    return_exceptions=True)
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        writer.stop()
+    assert results[:5] == ["a", "b", "c", "x", "d"]
+    assert isinstance(results[5], ValueError) and results[6:11] == ["e", "f", "g", "h", "i"]
+    groups = [entry for entry in log if entry != "request"]
+    loop_thread = threading.current_thread().name
+    assert groups[:3] == [[("a", loop_thread), ("b", loop_thread)], [("c", loop_thread)],
+                          [("x", "lms-writer_0")]]
+    assert [name for group in groups[3:] for name, _ in group] == ["d", "e", "f", "g", "h", "i"]
+    assert all(len(group) <= 2 for group in groups)
+    assert 0 < log.index("request") < len(log) - 2  # not kept waiting behind every batch
+
+
+def test_the_writer_on_its_thread_runs_every_write_there(sessions):
+    """On PostgreSQL (``on_loop`` false) learners' batches run on the writer's thread too."""
+    writer = Writer(sessions, on_loop=False)
+    log: list = []
+
+    async def main():
+        return await asyncio.gather(*(writer.run(LoopJob(log, n)) for n in "abc"))
+
+    try:
+        assert asyncio.run(main()) == ["a", "b", "c"]
+    finally:
+        writer.stop()
+    assert {thread for group in log for _, thread in group} == {"lms-writer_0"}
+    assert [name for group in log for name, _ in group] == ["a", "b", "c"]
+
