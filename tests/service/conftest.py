@@ -32,6 +32,12 @@ def db_url(request, tmp_path_factory, run_id):
     return _postgres_database(f"lms_test_{run_id}")
 
 
+@pytest.fixture(scope="session")
+def postgres_url(run_id):
+    """A database of its own on the tests' PostgreSQL server."""
+    return _postgres_database(f"lms_test_{run_id}_pg")
+
+
 class Lms:
     """The LMS service behind a real hub, called with real hub tokens."""
 

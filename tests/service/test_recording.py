@@ -203,3 +203,33 @@ def test_the_writer_on_its_thread_runs_every_write_there(sessions):
     assert {thread for group in log for _, thread in group} == {"lms-writer_0"}
     assert [name for group in log for name, _ in group] == ["a", "b", "c"]
 
+
+
+def test_the_duplicate_check_keeps_using_the_index_as_the_events_grow(postgres_url):
+    """On PostgreSQL a batch's duplicate check looks its ids up in the index however many
+    batches came while the table was small: a plan kept from then (a server-side prepared
+    statement) scanned every stored event for every batch, and ingestion slowed as the events
+    grew."""
+    engine = make_engine(postgres_url)
+    ensure_schema(engine, postgres_url)
+    sessions = make_sessionmaker(engine)
+    user = f"rec-{uuid.uuid4().hex[:8]}"
+
+    def record(count: int) -> int:
+        """Record a batch; how many stored events its transaction read by scanning."""
+        with sessions() as session:
+            record_batches(session, [Batch(user, [ran(CELLS[n % 4]) for n in range(count)],
+                                           INDEX, NOW)])
+            scanned = session.connection().exec_driver_sql(
+                "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = 'events'"
+            ).scalar()
+            session.commit()
+        return scanned
+
+    try:
+        for _ in range(16):  # past psycopg's 5 runs before it prepares a statement, and the
+            record(2)        # 5 plans PostgreSQL makes for it before it keeps a generic one
+        record(20_000)
+        assert [record(2) for _ in range(3)] == [0, 0, 0]
+    finally:
+        engine.dispose()
