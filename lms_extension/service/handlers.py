@@ -63,7 +63,8 @@ class EventsHandler(ApiHandler):
         result = await intake.take(self.viewer.name, raw_events)
         if result.retry_after:
             self.set_header("Retry-After", str(math.ceil(result.retry_after)))
-        self.send(result.model_dump(mode="json"))
+        self.set_header("Content-Type", "application/json")
+        self.finish(result.model_dump_json())
 
 
 def progress_row(row: Progress | None, lesson: str) -> dict:

@@ -88,14 +88,11 @@ class EventIntake:
         self.service = service
         self.rate = RateLimiter(service.events_per_minute)
         self.stored = StoredEvents(service.max_stored_events)
-
-    @property
-    def limits(self) -> ServiceLimits:
-        s = self.service
-        return ServiceLimits(max_body_bytes=s.max_body_bytes,
-                             max_events_per_batch=s.max_events_per_batch,
-                             events_per_minute=s.events_per_minute,
-                             max_stored_events=s.max_stored_events)
+        # the published limits: the service's settings, fixed once it runs
+        self.limits = ServiceLimits(max_body_bytes=service.max_body_bytes,
+                                    max_events_per_batch=service.max_events_per_batch,
+                                    events_per_minute=service.events_per_minute,
+                                    max_stored_events=service.max_stored_events)
 
     async def take(self, user: str, raw_events: list[Any]) -> BatchResult:
         granted, retry_after = self.rate.take(user, len(raw_events))
