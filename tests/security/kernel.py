@@ -61,6 +61,7 @@ class Kernel:
         }))
         result = Execution(status="timeout")
         stdout: list[str] = []
+        replied = idle = False  # the reply (shell) may come before the output (iopub)
         deadline = time.monotonic() + timeout
         try:
             while True:
@@ -88,6 +89,10 @@ class Kernel:
                     result.error = f"{content['ename']}: {content['evalue']}"
                 elif kind == "execute_reply":
                     result.status = content["status"]
+                    replied = True
+                elif kind == "status" and content.get("execution_state") == "idle":
+                    idle = True  # the kernel sends it after all of the request's output
+                if replied and idle:
                     break
         finally:
             ws.close()
