@@ -216,15 +216,20 @@ def test_the_duplicate_check_keeps_using_the_index_as_the_events_grow(postgres_u
     user = f"rec-{uuid.uuid4().hex[:8]}"
 
     def record(count: int) -> int:
-        """Record a batch; how many stored events its transaction read by scanning."""
+        """Record a batch; how many stored events it read by scanning the table (the counter
+        of the session's statistics not yet flushed, before and after)."""
         with sessions() as session:
+            def scanned() -> int:
+                return session.connection().exec_driver_sql(
+                    "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = 'events'"
+                ).scalar()
+
+            before = scanned()
             record_batches(session, [Batch(user, [ran(CELLS[n % 4]) for n in range(count)],
                                            INDEX, NOW)])
-            scanned = session.connection().exec_driver_sql(
-                "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = 'events'"
-            ).scalar()
+            after = scanned()
             session.commit()
-        return scanned
+        return after - before
 
     try:
         for _ in range(16):  # past psycopg's 5 runs before it prepares a statement, and the
