@@ -71,6 +71,7 @@ from lesson_open import (chromium_path, cleanup, click_start, demo_hub, first_no
 from publish_content import publish
 
 from tests.browser.conftest import CHROMIUM_FLAGS
+from tests.browser.host_network import quiet_container_addresses_or_warn
 from tests.spawn.accounts import login
 
 CLAIMED = re.compile(r"(\S+) claimed pooled server ")
@@ -330,6 +331,7 @@ def main() -> int:
         parser.error("--learners: at least 1; --warm: 0 or more")
 
     notebook = first_notebook(parser, args.lesson)
+    quiet_container_addresses_or_warn()  # Chromium runs beside the Docker engine
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run_id = "class" + os.urandom(2).hex()

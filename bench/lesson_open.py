@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from publish_content import publish
 
 from tests.browser.conftest import CHROMIUM_FLAGS
+from tests.browser.host_network import quiet_container_addresses_or_warn
 from tests.hubctl import Hub, free_port, network_name
 from tests.spawn.accounts import PASSWORD, login
 
@@ -277,6 +278,7 @@ def main() -> int:
         parser.error("--rounds: at least 5")
 
     notebook = first_notebook(parser, args.lesson)
+    quiet_container_addresses_or_warn()  # Chromium runs beside the Docker engine
 
     from playwright.sync_api import sync_playwright
 

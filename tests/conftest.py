@@ -64,6 +64,16 @@ def _remove_run_leftovers(run_id):
         _cleanup_docker(run_id)
 
 
+def pytest_configure(config):
+    """Before any container starts: Chromium beside the Docker engine must not take container
+    starts for network changes (:mod:`tests.browser.host_network`)."""
+    from .browser.host_network import quiet_container_addresses
+
+    problem = quiet_container_addresses()
+    if problem:
+        config.issue_config_time_warning(pytest.PytestWarning(problem), stacklevel=2)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     """The Docker engine and the lesson images, which scripts/test.sh installs and builds."""
