@@ -418,8 +418,9 @@ class LessonPool(LoggingConfigurable):
                     if slot.container_id:
                         spawner.client.remove_container(slot.container_id, force=True)
                     pool_mounts.release(slot.dir)
-                except Exception:  # noqa: BLE001 (best effort at exit)
-                    pass
+                except Exception as exc:  # noqa: BLE001 (best effort at exit; the next start
+                    # removes what is left)
+                    self.log.warning("At exit: pooled server %s: %s", slot.name, exc)
 
 
 def keep_warm_lessons() -> None:
