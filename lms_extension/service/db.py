@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from .private_files import private_sqlite_file
@@ -191,8 +192,40 @@ def make_engine(url: str, background_checkpoints: bool = False) -> Engine:
     # events while there were few): the duplicate check of every batch scanned the whole
     # table, and ingestion fell from over 10,000 events/s to 3,000 as it grew.
     psycopg3 = make_url(url).get_driver_name() == "psycopg"
-    return create_engine(url, pool_pre_ping=True,
-                         connect_args={"prepare_threshold": None} if psycopg3 else {})
+    engine = create_engine(url, connect_args={"prepare_threshold": None} if psycopg3 else {})
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may rest and be used again without a ping
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before it is used again when it rested ``PING_AFTER_IDLE``
+    seconds or more (or its driver knows it is broken), and replace it when the database
+    server no longer answers on it: a restarted or failed-over database costs no request.
+
+    SQLAlchemy's ``pool_pre_ping`` does the same on every checkout, and a round trip to the
+    database server costs the single writer's transaction a few milliseconds on a busy machine.
+    A connection used within the last second is taken as it is; if the server went away in
+    that second, the statement fails and SQLAlchemy replaces every pooled connection."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _rested_from(_dbapi_connection, record):
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        rested = time.monotonic() - record.info.get("checked_in", float("-inf"))
+        if rested < PING_AFTER_IDLE and not getattr(dbapi_connection, "broken", False):
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"the database server did not answer: {exc}") from exc
+        if alive is False:
+            raise DisconnectionError("the database server did not answer")
 
 
 CHECKPOINT_SECONDS = 1.0

@@ -4,7 +4,7 @@ per learner, kept by the single writer)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,12 +52,24 @@ class RateLimiter:
 
 class StoredEvents:
     """How many events each learner has stored, against ``limit`` (0: no limit). Used on the
-    writer thread only: counted once per learner from the database, then kept up to date as
-    the writer's transactions commit."""
+    single writer only: counted once per learner from the database, then kept up to date as
+    the writer's transactions commit. The learners a transaction meets for the first time are
+    counted together (:meth:`uncounted`, :meth:`counted`), in one statement."""
 
     def __init__(self, limit: int):
         self.limit = limit
         self._counts: dict[str, int] = {}
+
+    def uncounted(self, users: Iterable[str]) -> list[str]:
+        """Which of ``users`` this quota has still to count (none without a limit)."""
+        if self.limit <= 0:
+            return []
+        return sorted({user for user in users if user not in self._counts})
+
+    def counted(self, counts: dict[str, int]) -> None:
+        """The stored events of the learners :meth:`uncounted` named, as the database holds
+        them (committed rows: the single writer adds no other)."""
+        self._counts.update(counts)
 
     def room(self, session: Session, user: str) -> int | None:
         """How many more events ``user`` may store (None: no limit)."""

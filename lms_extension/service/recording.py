@@ -4,22 +4,24 @@ The single writer (:mod:`.writer`) hands :func:`record_batches` every event batc
 for it; they are recorded in the order they arrived, as if one after the other, but with a
 fixed number of statements whatever the number of batches: one read of the event ids already
 held, one read (``FOR UPDATE`` on PostgreSQL) of the progress rows they touch, one multi-row
-insert of the new events, one of the new progress rows, one executemany update of the changed
-ones. The rules that turn events into a lesson's status are those of :mod:`.progress`.
+insert of the new events, one of the new progress rows, one update of the changed ones. On
+PostgreSQL one statement does all the reads and one all the writes (:mod:`.recording_pg`).
+The rules that turn events into a lesson's status are those of :mod:`.progress`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from . import recording_pg
 from .check_store import checks_passed
 from .content import CatalogIndex
 from .db import Event, Progress, SurveyResponse
@@ -35,11 +37,6 @@ from .progress import (
 )
 
 EVENTS = Event.__table__
-PG_INSERT_EVENTS = (
-    'INSERT INTO events (id, "user", course, lesson, kind, at, received_at, data) '
-    'SELECT id, "user", course, lesson, kind, at, received_at, data '
-    "FROM json_populate_recordset(NULL::events, %s::json)")
-PG_EXISTING_IDS = "SELECT id FROM events WHERE id = ANY(%s::varchar[])"
 PROGRESS = Progress.__table__
 LOAD_PROGRESS = select(PROGRESS).where(
     tuple_(PROGRESS.c.user, PROGRESS.c.course, PROGRESS.c.lesson).in_(
@@ -52,6 +49,10 @@ PROGRESS_FIELDS = ("status", "first_opened", "last_activity", "completed_at", "a
 
 class Quota(Protocol):
     """Stored events per learner (:class:`.quotas.StoredEvents`)."""
+
+    def uncounted(self, users: Iterable[str]) -> list[str]: ...
+
+    def counted(self, counts: dict[str, int]) -> None: ...
 
     def room(self, session: Session, user: str) -> int | None: ...
 
@@ -104,6 +105,11 @@ class ProgressState:
     def values(self) -> dict:
         return {name: getattr(self, name) for name in PROGRESS_FIELDS}
 
+    def row(self) -> dict:
+        """The progress row: its key and values."""
+        return {"user": self.key[0], "course": self.key[1], "lesson": self.key[2],
+                **self.values()}
+
 
 def record_batches(session: Session, batches: list[Batch],
                    quota: Quota | None = None) -> list[Recorded]:
@@ -118,14 +124,28 @@ def record_batches(session: Session, batches: list[Batch],
     """
     session.flush()  # writes of earlier jobs of the same transaction, for the reads below
     conn = session.connection()
-    held = _existing_ids(session, {i for batch in batches for i in batch.ids})
+    ids = {i for batch in batches for i in batch.ids}
+    uncounted = quota.uncounted(b.user for b in batches) if quota is not None else []
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:  # the reads at once: the rows of every batch's lessons, duplicates or not
+        held, loaded, counts = recording_pg.read(
+            conn, ids, {(b.user, e.course, e.lesson) for b in batches for e in b.events},
+            uncounted)
+    else:
+        held, counts = _existing_ids(session, ids), _stored_counts(conn, uncounted)
+    if quota is not None:
+        quota.counted(counts)
     new_ids: dict[int, str] = {}  # id(event) -> its id, for the new events
     for batch in batches:
         _sort_out(session, batch, held, new_ids, quota)
     keys = {(b.user, e.course, e.lesson) for b in batches for e in b.done.accepted}
     if not keys:
         return [b.done for b in batches]
-    rows = _load_progress(session, keys)
+    if postgres:
+        rows = {key: ProgressState(key, new=key not in loaded, **loaded.get(key, {}))
+                for key in keys}
+    else:
+        rows = _load_progress(session, keys)
     events: list[tuple] = []
     completed: dict[tuple[str, str, str], Batch] = {}  # lessons that turned completed
     passed: dict[tuple[str, str, str], bool] = {}
@@ -136,21 +156,35 @@ def record_batches(session: Session, batches: list[Batch],
                            e.model_dump_json(exclude=DATA_EXCLUDE)))
             if _apply(session, rows[key], e, at, batch, passed):
                 completed.setdefault(key, batch)
-    _insert_events(session, events)
-    new = [{"user": s.key[0], "course": s.key[1], "lesson": s.key[2], **s.values()}
-           for s in rows.values() if s.new]
+    _write(conn, events, rows)
+    _expire_progress(session)
+    _queue_passbacks(session, completed)
+    return [b.done for b in batches]
+
+
+def _write(conn: Connection, events: list[tuple],
+           rows: dict[tuple[str, str, str], ProgressState]) -> None:
+    """Insert the new events and progress rows, update the changed progress rows."""
+    new = [s.row() for s in rows.values() if s.new]
+    changed = [s.row() for s in rows.values() if s.changed and not s.new]
+    if conn.dialect.name == "postgresql":
+        recording_pg.write(conn, events, new, changed)
+        return
+    _insert_events(conn, events)
     if new:
         conn.execute(insert(PROGRESS), new)
-    changed = [{"k_user": s.key[0], "k_course": s.key[1], "k_lesson": s.key[2], **s.values()}
-               for s in rows.values() if s.changed and not s.new]
-    if changed:
+    if changed:  # the key as bound parameters of their own: the update sets the other columns
         conn.execute(update(PROGRESS).where(
             PROGRESS.c.user == bindparam("k_user"), PROGRESS.c.course == bindparam("k_course"),
-            PROGRESS.c.lesson == bindparam("k_lesson")), changed)
-    _expire_progress(session)
-    for (user, course, lesson), batch in completed.items():  # scores for the school's LMS
+            PROGRESS.c.lesson == bindparam("k_lesson")),
+            [{"k_user": r.pop("user"), "k_course": r.pop("course"), "k_lesson": r.pop("lesson"),
+              **r} for r in changed])
+
+
+def _queue_passbacks(session: Session, completed: dict[tuple[str, str, str], Batch]) -> None:
+    """Scores for the school's LMS, for the lessons that turned completed."""
+    for (user, course, lesson), batch in completed.items():
         queue_passbacks(session, batch.index, user, course, lesson, batch.now)
-    return [b.done for b in batches]
 
 
 def _sort_out(session: Session, batch: Batch, held: set[str], new_ids: dict[int, str],
@@ -208,16 +242,11 @@ def _apply(session: Session, row: ProgressState, e: EventIn, at: datetime, batch
     return False
 
 
-def _insert_events(session: Session, events: list[tuple]) -> None:
+def _insert_events(conn: Connection, events: list[tuple]) -> None:
     """Insert the ``events`` rows (in the column order of the table; ``data`` already JSON) in
-    one statement on the database driver: on PostgreSQL one ``INSERT ... SELECT`` from a JSON
-    array of the rows (one parameter, whatever their number), elsewhere one executemany in
-    which each distinct time is turned into the database's form once."""
-    conn = session.connection()
+    one executemany on the database driver, in which each distinct time is turned into the
+    database's form once (PostgreSQL: :func:`.recording_pg.write`)."""
     dialect = conn.dialect
-    if dialect.name == "postgresql":
-        conn.exec_driver_sql(PG_INSERT_EVENTS, (_json_rows(events),))
-        return
     sql, positions, convert = _events_insert(dialect)
     order = [column.key for column in EVENTS.columns]
     times = [order.index("at"), order.index("received_at")]
@@ -257,8 +286,6 @@ def _chunks(values: Iterable, size: int = CHUNK) -> Iterator[list]:
 def _existing_ids(session: Session, ids: set[str]) -> set[str]:
     """Which of ``ids`` are stored already."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":  # one array parameter rather than one per id
-        return set(conn.exec_driver_sql(PG_EXISTING_IDS, (list(ids),)).scalars())
     mark = {"qmark": "?", "format": "%s"}.get(conn.dialect.paramstyle)
     held: set[str] = set()
     for part in _chunks(ids):  # plain placeholders: no expanding parameter to render per id
@@ -271,20 +298,20 @@ def _existing_ids(session: Session, ids: set[str]) -> set[str]:
     return held
 
 
-def _json_rows(events: list[tuple]) -> str:
-    """The ``events`` rows as one JSON array of objects, for ``json_populate_recordset``."""
-    text = functools.lru_cache(maxsize=None)(json.dumps)
-    stamp = functools.lru_cache(maxsize=None)(lambda t: json.dumps(t.isoformat()))
-    return "[" + ",".join(
-        f'{{"id":{text(i)},"user":{text(u)},"course":{text(c)},"lesson":{text(lesson)},'
-        f'"kind":{text(k)},"at":{stamp(at)},"received_at":{stamp(rec)},"data":{data}}}'
-        for i, u, c, lesson, k, at, rec, data in events) + "]"
+def _stored_counts(conn: Connection, users: list[str]) -> dict[str, int]:
+    """The events each of ``users`` has stored."""
+    counts = dict.fromkeys(users, 0)
+    for part in _chunks(users):
+        counts.update((user, count) for user, count in conn.execute(
+            select(EVENTS.c.user, func.count()).where(EVENTS.c.user.in_(part))
+            .group_by(EVENTS.c.user)))
+    return counts
 
 
 def _load_progress(session: Session, keys: set[tuple[str, str, str]]
                    ) -> dict[tuple[str, str, str], ProgressState]:
-    """The progress rows of ``keys``, locked (PostgreSQL) until the commit; a fresh state for
-    each key without a row."""
+    """The progress rows of ``keys`` (``FOR UPDATE`` where the database has it; PostgreSQL:
+    :func:`.recording_pg.read`); a fresh state for each key without a row."""
     conn = session.connection()
     rows = {}
     for part in _chunks(keys):

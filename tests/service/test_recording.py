@@ -79,6 +79,32 @@ def test_the_stored_events_quota_counts_the_batches_before(sessions):
     assert len(done[1].taken) == 1
 
 
+def test_learners_first_met_together_are_held_to_the_events_they_stored_before(sessions):
+    """After a restart the quota counts the stored events of every learner the writer's next
+    transaction meets, all at once (one statement, in the same round trip as the duplicate
+    check on PostgreSQL), and holds each of them to their own count."""
+    ana, ben, cid = (f"rec-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    with sessions() as session:  # before the restart
+        record_batches(session, [Batch(ana, [ran("a"), ran("b")], INDEX, NOW),
+                                 Batch(ben, [ran("a"), ran("b"), ran("c")], INDEX, NOW)],
+                       StoredEvents(3))
+        session.commit()
+    quota = StoredEvents(3)  # the restarted service's
+    with sessions() as session:
+        done = record_batches(session, [
+            Batch(ana, [ran("c"), ran("d")], INDEX, NOW),
+            Batch(ben, [ran("d")], INDEX, NOW),
+            Batch(cid, [ran(cell) for cell in "abcd"], INDEX, NOW),
+            Batch(ana, [ran("e")], INDEX, NOW)], quota)
+        session.commit()
+    assert [(len(d.accepted), len(d.over_quota)) for d in done] == [(1, 1), (0, 1), (3, 1),
+                                                                     (0, 1)]
+    with sessions() as session:
+        stored = {user: session.query(Event).filter(Event.user == user).count()
+                  for user in (ana, ben, cid)}
+    assert stored == {ana: 3, ben: 3, cid: 3}
+
+
 def test_a_deadline_run_after_a_completion_in_the_same_transaction_keeps_it(sessions):
     user = f"rec-{uuid.uuid4().hex[:8]}"
     key = (user, COURSE, "one")
