@@ -15,7 +15,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..engine_bridge import make_bridge, remove_bridge
+
 SOCKET = "/run/lms-test-gpu-docker.sock"
+BRIDGE = ("lms-test-gpu0", "10.254.254.1/24")  # see engine_bridge
 HOOK = "#!/bin/sh\n# stand-in for the NVIDIA container hook: no GPU on this machine\ncat >/dev/null\n"
 
 
@@ -36,10 +39,11 @@ class GpuEngine:
         hook.write_text(HOOK)
         hook.chmod(0o755)
         env = {**os.environ, "PATH": f"{hooks}:{os.environ['PATH']}"}
+        make_bridge(*BRIDGE)
         self.proc = subprocess.Popen(
             ["dockerd", "--data-root", "/var/lib/lms-test-gpu-docker",
              "--exec-root", "/run/lms-test-gpu-docker", "--pidfile", "/run/lms-test-gpu-docker.pid",
-             "--host", self.host, "--bridge", "none", "--iptables=false", "--ip-masq=false"],
+             "--host", self.host, "--bridge", BRIDGE[0], "--iptables=false", "--ip-masq=false"],
             env=env, stdout=open(self.workdir / "dockerd.log", "w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while self.docker("info").returncode:
@@ -69,3 +73,4 @@ class GpuEngine:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(30)
+        remove_bridge(BRIDGE[0])

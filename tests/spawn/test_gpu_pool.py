@@ -3,6 +3,7 @@ books, and a GPU lesson server stops itself sooner when idle."""
 
 from __future__ import annotations
 
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -32,6 +33,15 @@ def gpu_hub(engine, content_remote, run_id, tmp_path_factory):
     hub.start()
     yield hub
     hub.stop()
+
+
+def test_the_gpu_engine_leaves_the_machines_engine_its_default_bridge(engine):
+    """The tests' second engine runs beside the machine's own (``dockerd --bridge none`` would
+    delete the machine's ``docker0`` as it starts): a container on the machine engine's default
+    network still starts while it runs."""
+    out = subprocess.run(["docker", "run", "--rm", "--network", "bridge", "lms/base:latest",
+                          "true"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
 
 
 def gpus_of(engine: GpuEngine, run_id: str, user: str) -> set[str]:

@@ -19,7 +19,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..engine_bridge import make_bridge, remove_bridge
+
 SOCKET = "/run/lms-test-swarm-gpu-docker.sock"
+BRIDGE = ("lms-test-swarm0", "10.254.253.1/24")  # see engine_bridge
 
 
 def run(*args: str, host: str | None = None, check: bool = True) -> str:
@@ -115,11 +118,12 @@ class GpuNode:
     def start(self, images: list[str]) -> None:
         resources = [arg for gpu in self.gpus
                      for arg in ("--node-generic-resource", f"{self.kind}={gpu}")]
+        make_bridge(*BRIDGE)
         self.proc = subprocess.Popen(
             ["dockerd", "--data-root", "/var/lib/lms-test-swarm-gpu-docker",
              "--exec-root", "/run/lms-test-swarm-gpu-docker",
              "--pidfile", "/run/lms-test-swarm-gpu-docker.pid", "--host", self.host,
-             "--bridge", "none", "--iptables=false", "--ip-masq=false", *resources],
+             "--bridge", BRIDGE[0], "--iptables=false", "--ip-masq=false", *resources],
             stdout=self._open_log(), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while subprocess.run(["docker", "-H", self.host, "info"], capture_output=True,
@@ -172,5 +176,6 @@ class GpuNode:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(30)
+        remove_bridge(BRIDGE[0])
         if self.log:
             self.log.close()
